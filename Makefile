@@ -1,0 +1,50 @@
+# One place for every command a person or CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION := $(shell cat .python-version)
+# pyenv picks the interpreter by this variable whatever the working directory (sam build too).
+export PYENV_VERSION := $(PYTHON_VERSION)
+PYTHON ?= python$(basename $(PYTHON_VERSION))
+VENV := .venv
+BIN := $(VENV)/bin
+export AWS_DEFAULT_REGION ?= us-east-1
+
+
+.PHONY: help setup demo test lint typecheck pytest bench clean lock
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/activate: pyproject.toml requirements-dev.txt constraints.txt layers/exporter/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python $(PYTHON_VERSION)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -r requirements-dev.txt -e .
+	touch $(BIN)/activate
+
+setup: $(BIN)/activate  ## create .venv and install everything
+
+demo: setup  ## run an export end to end on the simulator and the local engine
+	$(BIN)/playment-export demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy layers/exporter functions playment_local tests
+
+pytest: setup
+	$(BIN)/pytest
+
+test: lint typecheck pytest  ## every check CI runs
+
+lock:  ## refresh constraints.txt from a clean resolve of requirements-dev.txt
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet -r requirements-dev.txt
+	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^playment-exporter' > constraints.txt
+	rm -rf .venv-lock
+
+clean:  ## remove what make created
+	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache node_modules

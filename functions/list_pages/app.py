@@ -1,0 +1,57 @@
+"""ListPages: check the export's input, page through its batches, write the manifest.
+
+Returns totals only; the job IDs go to S3 for the distributed Map to read.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
+
+from exporter_runtime.clients import PlaymentClientCache, s3_client
+from exporter_runtime.invocation import deadline_from
+from exporter_runtime.observability import logger, metrics, tracer
+from exporter_runtime.settings import ExporterSettings
+from playment_exporter.api_key import read_api_key
+from playment_exporter.export_request import ExportRequest
+from playment_exporter.list_pages import list_export_pages
+from playment_exporter.result_store import ResultStore
+from playment_exporter.run_records import RunRecords, validate_execution_name
+
+SAFETY_MARGIN_S = 30.0
+
+settings = ExporterSettings()  # read from the environment, once per container
+s3 = s3_client(max_connections=4)
+store = ResultStore(s3, settings.results_bucket, settings.results_prefix)
+playment = PlaymentClientCache(settings.playment_api_url, pool_size=2)
+
+
+class ListPagesEvent(BaseModel):
+    """``{"input": <execution input>, "execution": <execution name>}`` from the state machine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: Any
+    execution: str
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    execution = validate_execution_name(event.get("execution"))
+    request = ExportRequest.from_input(ListPagesEvent.model_validate(event).input)
+    logger.append_keys(execution=execution, project_id=request.project_id)
+    client = playment.for_key(read_api_key(settings.api_key_secret_arn))
+    summary = list_export_pages(
+        client,
+        store,
+        RunRecords(s3, settings.results_bucket, execution),
+        request,
+        deadline=deadline_from(context, SAFETY_MARGIN_S),
+    )
+    metrics.add_metric("JobsListed", MetricUnit.Count, summary.jobs_listed)
+    metrics.add_metric("PagesPlanned", MetricUnit.Count, summary.pages)
+    logger.info("export planned", extra=summary.model_dump(exclude={"batch_ids"}))
+    return summary.model_dump()

@@ -1,0 +1,40 @@
+"""WriteReport: gather every page's outcomes into ``_exports/<execution>/report.json``.
+
+Its result tells the state machine how the execution ends: Succeed, ``ExportIncomplete`` or
+``PlaymentAuthError``.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
+
+from exporter_runtime.clients import s3_client
+from exporter_runtime.observability import logger, metrics, tracer
+from exporter_runtime.settings import ExporterSettings
+from playment_exporter.report import write_report
+from playment_exporter.run_records import RunRecords, validate_execution_name
+
+settings = ExporterSettings()  # read from the environment, once per container
+s3 = s3_client(max_connections=4)
+
+
+class WriteReportEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    execution: str
+    listing: dict[str, Any]
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = WriteReportEvent.model_validate(event)
+    execution = validate_execution_name(request.execution)
+    logger.append_keys(execution=execution)
+    summary = write_report(RunRecords(s3, settings.results_bucket, execution), request.listing)
+    metrics.add_metric("ExportJobsFailed", MetricUnit.Count, summary.totals["failed"])
+    logger.info("report written", extra=summary.model_dump())
+    return summary.model_dump()

@@ -1,0 +1,21 @@
+"""Each handler's configuration, read from its environment once, into a typed object."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from playment_exporter.playment_client import DEFAULT_API_URL
+
+
+class ExporterSettings(BaseSettings):
+    """What every function is given by the template (see ``Globals`` in ``template.yaml``)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    results_bucket: str = Field(min_length=3)
+    results_prefix: str = ""
+    api_key_secret_arn: str = Field(min_length=1)
+    playment_api_url: str = DEFAULT_API_URL
+
+
+class FetchResultSettings(ExporterSettings):
+    page_workers: int = Field(default=8, ge=1, le=64)

@@ -1,0 +1,43 @@
+"""The Playment API key, read from Secrets Manager through Powertools' parameters utility.
+
+Cached for five minutes per container: one Secrets Manager call per container per five
+minutes, whatever the number of pages, and a rotated key is picked up soon after.
+"""
+
+import json
+
+from aws_lambda_powertools.utilities import parameters
+
+from playment_exporter.errors import PlaymentAuthError
+
+CACHE_SECONDS = 300
+
+
+def read_api_key(secret_id: str) -> str:
+    """The key from the secret, stored bare or as ``{"api_key": "..."}``.
+
+    Raises ``PlaymentAuthError`` when the secret holds no usable key; the message names the
+    secret, never its value.
+    """
+    value = parameters.get_secret(secret_id, max_age=CACHE_SECONDS)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return api_key_from_secret_string(str(value), secret_id)
+
+
+def api_key_from_secret_string(value: str, secret_id: str) -> str:
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise PlaymentAuthError(
+                f"secret {secret_id} looks like JSON but does not parse"
+            ) from None
+        key = document.get("api_key") if isinstance(document, dict) else None
+        if not isinstance(key, str) or not key.strip():
+            raise PlaymentAuthError(f'secret {secret_id} has no "api_key" field with a value')
+        return key.strip()
+    if not text:
+        raise PlaymentAuthError(f"secret {secret_id} is empty: put the Playment API key into it")
+    return text

@@ -1,0 +1,51 @@
+"""The failures the exporter tells apart, because each one is handled differently.
+
+The class names of ``InvalidInput`` and ``PlaymentAuthError`` are part of the contract: Lambda
+reports an exception's class name as its error type, and the state machine ends the execution
+with that name.
+"""
+
+
+class InvalidInput(ValueError):
+    """The caller's input is wrong; nothing was requested. The message names the field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+class PlaymentAuthError(Exception):
+    """Playment rejected the API key: every further request would fail the same way."""
+
+
+class PlaymentApiError(Exception):
+    """Playment answered with an error that retrying will not fix."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class TransientError(Exception):
+    """A failure worth trying again: a dropped connection, a 429/5xx, a server-side 400."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+class RejectedBody(Exception):
+    """A result body that must not be stored: cut short, or not JSON."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class AlreadyExported(Exception):
+    """The object exists and overwriting was not asked for."""

@@ -1,0 +1,104 @@
+"""Export one page of jobs: each job fetched and streamed into S3 by a small thread pool.
+
+Every job ends with exactly one ``JobOutcome``; one bad job never stops the others. An auth
+failure is different: every remaining job would fail the same way, so the page stops at once
+and the jobs not yet done are failed as ``auth_failed`` without a request.
+"""
+
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import botocore.exceptions
+
+from playment_exporter.errors import (
+    AlreadyExported,
+    InvalidInput,
+    PlaymentApiError,
+    PlaymentAuthError,
+    RejectedBody,
+    TransientError,
+)
+from playment_exporter.ids import validate_id
+from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
+from playment_exporter.playment_client import PlaymentClient
+from playment_exporter.result_store import ResultStore
+
+NOT_ATTEMPTED = "not attempted: Playment rejected the API key earlier in this page"
+
+
+def export_page(
+    client: PlaymentClient,
+    store: ResultStore,
+    page: JobPage,
+    *,
+    overwrite: bool = False,
+    workers: int = 8,
+    deadline: float | None = None,
+) -> PageOutcome:
+    """Export every job of ``page`` and say what became of each, in the page's order.
+
+    ``deadline`` (``time.monotonic()`` seconds) bounds retries so the call ends in time; a job
+    not started before it is failed with ``deadline_exceeded`` rather than left unaccounted for.
+    """
+    validate_id("project_id", page.project_id)
+    validate_id("batch_id", page.batch_id)
+    stop = threading.Event()
+
+    def run(job_id: str) -> JobOutcome:
+        if stop.is_set():
+            return JobOutcome.failed(job_id, AUTH_FAILED, NOT_ATTEMPTED)
+        if deadline is not None and time.monotonic() >= deadline:
+            return JobOutcome.failed(
+                job_id, "deadline_exceeded", "not attempted: the page ran out of time"
+            )
+        try:
+            return export_job(client, store, page, job_id, overwrite=overwrite, deadline=deadline)
+        except PlaymentAuthError as error:
+            stop.set()
+            return JobOutcome.failed(job_id, AUTH_FAILED, str(error))
+
+    with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="export") as pool:
+        futures: list[Future[JobOutcome]] = [pool.submit(run, job_id) for job_id in page.job_ids]
+        outcomes = [future.result() for future in futures]
+    return PageOutcome(
+        project_id=page.project_id, batch_id=page.batch_id, page=page.page, outcomes=outcomes
+    )
+
+
+def export_job(
+    client: PlaymentClient,
+    store: ResultStore,
+    page: JobPage,
+    job_id: str,
+    *,
+    overwrite: bool,
+    deadline: float | None,
+) -> JobOutcome:
+    """Fetch one job's record, then its result into S3. Raises only ``PlaymentAuthError``."""
+    try:
+        validate_id("job_id", job_id)
+        job = client.get_job(page.project_id, job_id, deadline=deadline)
+        if not job.is_completed:
+            return JobOutcome.skipped(job_id, SkipReason.NOT_COMPLETED)
+        if not job.result_url:
+            return JobOutcome.skipped(job_id, SkipReason.NO_RESULT)
+        # A transfer that breaks off is retried whole, with a freshly signed URL.
+        for attempt in client.retrying(deadline):
+            with attempt, client.open_result(job.result_url, deadline=deadline) as body:
+                store.write_result(page.batch_id, job_id, body, overwrite=overwrite)
+                return JobOutcome.exported(job_id, body.bytes_read)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+    except PlaymentAuthError:
+        raise
+    except InvalidInput as error:
+        return JobOutcome.failed(job_id, "invalid_job_id", str(error))
+    except AlreadyExported:
+        return JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED)
+    except (TransientError, RejectedBody, PlaymentApiError) as error:
+        return JobOutcome.failed(job_id, error.code, error.message)
+    except botocore.exceptions.ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", "s3_error"))
+        return JobOutcome.failed(job_id, f"s3_{code}", "S3 refused the write")
+    except Exception as error:  # noqa: BLE001 - one job's surprise must not sink the page
+        return JobOutcome.failed(job_id, "unexpected_error", type(error).__name__)

@@ -1,0 +1,54 @@
+"""What an export is asked to do, checked before anything is requested.
+
+The same input comes from the console, the API body, the schedule and the command line:
+``{"project_id": "P", "batch_ids": ["B1", ...], "overwrite": false}`` (``batch_id`` for one).
+"""
+
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+
+from playment_exporter.errors import InvalidInput
+from playment_exporter.ids import validate_id
+
+KNOWN_FIELDS = frozenset({"project_id", "batch_ids", "batch_id", "overwrite"})
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project_id: str
+    batch_ids: tuple[str, ...]
+    overwrite: bool = False
+
+    @classmethod
+    def from_input(cls, document: Any) -> Self:
+        """Check an execution input; the first problem raises ``InvalidInput`` naming its field."""
+        if not isinstance(document, dict):
+            raise InvalidInput("input", "must be a JSON object")
+        unknown = sorted(set(document) - KNOWN_FIELDS)
+        if unknown:
+            raise InvalidInput(
+                unknown[0], f"unknown field (expected one of {sorted(KNOWN_FIELDS)})"
+            )
+        if "project_id" not in document:
+            raise InvalidInput("project_id", "is required")
+        project_id = validate_id("project_id", document["project_id"])
+        overwrite = document.get("overwrite", False)
+        if not isinstance(overwrite, bool):
+            raise InvalidInput("overwrite", "must be true or false")
+        return cls(project_id=project_id, batch_ids=_batch_ids(document), overwrite=overwrite)
+
+
+def _batch_ids(document: dict[str, Any]) -> tuple[str, ...]:
+    if "batch_id" in document and "batch_ids" in document:
+        raise InvalidInput("batch_id", "give batch_id or batch_ids, not both")
+    if "batch_id" in document:
+        return (validate_id("batch_id", document["batch_id"]),)
+    if "batch_ids" not in document:
+        raise InvalidInput("batch_ids", "is required (or batch_id for one batch)")
+    batch_ids = document["batch_ids"]
+    if not isinstance(batch_ids, list) or not batch_ids:
+        raise InvalidInput("batch_ids", "must be a non-empty list of batch IDs")
+    checked = [validate_id(f"batch_ids[{n}]", value) for n, value in enumerate(batch_ids)]
+    return tuple(dict.fromkeys(checked))  # a batch named twice is exported once

@@ -1,0 +1,78 @@
+"""What became of each job, and of each page of jobs: the facts the report is made of."""
+
+from collections import Counter
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JobStatus(StrEnum):
+    EXPORTED = "exported"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class SkipReason(StrEnum):
+    NOT_COMPLETED = "not_completed"
+    NO_RESULT = "no_result"
+    ALREADY_EXPORTED = "already_exported"
+
+
+AUTH_FAILED = "auth_failed"
+
+
+class JobOutcome(BaseModel):
+    """One job's end: exported (with its size), skipped (with why) or failed (with a code)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    status: JobStatus
+    reason: SkipReason | None = None
+    error_code: str | None = None
+    message: str | None = None
+    bytes: int | None = None
+
+    @classmethod
+    def exported(cls, job_id: str, size: int) -> Self:
+        return cls(job_id=job_id, status=JobStatus.EXPORTED, bytes=size)
+
+    @classmethod
+    def skipped(cls, job_id: str, reason: SkipReason) -> Self:
+        return cls(job_id=job_id, status=JobStatus.SKIPPED, reason=reason)
+
+    @classmethod
+    def failed(cls, job_id: str, code: str, message: str) -> Self:
+        return cls(job_id=job_id, status=JobStatus.FAILED, error_code=code, message=message)
+
+
+class JobPage(BaseModel):
+    """One item of the manifest: up to a hundred jobs of one batch, exported by one call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project_id: str
+    batch_id: str
+    page: int = Field(ge=0)
+    job_ids: list[str]
+
+
+class PageOutcome(BaseModel):
+    """The outcomes of one manifest page, as written to ``_exports/<execution>/outcomes/``."""
+
+    project_id: str
+    batch_id: str
+    page: int
+    outcomes: list[JobOutcome]
+
+    def counts(self) -> Counter[str]:
+        return Counter(outcome.status.value for outcome in self.outcomes)
+
+    @property
+    def bytes_written(self) -> int:
+        return sum(outcome.bytes or 0 for outcome in self.outcomes)
+
+    @property
+    def auth_failed(self) -> bool:
+        return any(outcome.error_code == AUTH_FAILED for outcome in self.outcomes)

@@ -1,0 +1,113 @@
+"""A result body read from the signed URL, checked while it streams.
+
+The body goes from the HTTP response to S3 in chunks and is never held whole. Two checks run
+on the way, and either one makes the read fail before the last byte is handed over, so the
+upload never completes and no object appears: the byte count must match ``Content-Length``
+(a cut connection is transient: try again), and the bytes must parse as one JSON document
+(checked incrementally by ijson's C parser; a body that is not JSON is permanent).
+"""
+
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import ijson
+import requests
+import urllib3.exceptions
+
+from playment_exporter.errors import RejectedBody, TransientError
+
+PARSE_SLICE = 64 * 1024
+
+
+class _RawStream(Protocol):
+    def read(self, amt: int | None = None, decode_content: bool | None = None) -> bytes: ...
+
+
+class VerifiedBody:
+    """A read-only binary file over a streaming response; ``bytes_read`` counts what passed."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+        self._raw: _RawStream = response.raw
+        length = response.headers.get("Content-Length")
+        encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+        # With a content encoding the header counts encoded bytes; urllib3 checks those itself.
+        self._expected = int(length) if length is not None and not encoded else None
+        self._events: list[Any] = ijson.sendable_list()
+        self._parser = ijson.basic_parse_coro(self._events)
+        self._finished = False
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all if negative), filling short reads, checking as it goes."""
+        if self._finished:
+            return b""
+        wanted = size if size >= 0 else None
+        chunks: list[bytes] = []
+        got = 0
+        while wanted is None or got < wanted:
+            chunk = self._read_raw(None if wanted is None else wanted - got)
+            if not chunk:
+                self._finish()
+                break
+            self._feed(chunk)
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _read_raw(self, amount: int | None) -> bytes:
+        try:
+            return self._raw.read(amount, decode_content=True)
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
+            raise self._cut_short(type(error).__name__) from None
+
+    def _feed(self, chunk: bytes) -> None:
+        self.bytes_read += len(chunk)
+        if self._expected is not None and self.bytes_read > self._expected:
+            raise RejectedBody("body_too_long", f"more bytes than Content-Length {self._expected}")
+        view = memoryview(chunk)
+        try:
+            # In slices: the parser's events pile up until cleared, a few per token.
+            for start in range(0, len(view), PARSE_SLICE):
+                self._parser.send(bytes(view[start : start + PARSE_SLICE]))
+                self._events.clear()
+        except ijson.JSONError as error:
+            raise RejectedBody("invalid_json", f"the result is not JSON: {error}") from None
+
+    def _cut_short(self, how: str) -> TransientError:
+        """A body that ended early: transient, since a fresh download may well complete."""
+        if self._expected is None:
+            return TransientError(
+                "body_interrupted", f"the download broke off after {self.bytes_read} bytes ({how})"
+            )
+        return TransientError(
+            "truncated_body", f"got {self.bytes_read} of {self._expected} bytes ({how})"
+        )
+
+    def _finish(self) -> None:
+        self._finished = True
+        if self._expected is not None and self.bytes_read != self._expected:
+            raise self._cut_short("short of Content-Length")
+        if self.bytes_read == 0:
+            raise RejectedBody("invalid_json", "the result is empty")
+        try:
+            self._parser.close()
+        except ijson.JSONError as error:
+            raise RejectedBody("invalid_json", f"the result is not JSON: {error}") from None
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

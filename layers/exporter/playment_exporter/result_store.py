@@ -1,0 +1,115 @@
+"""Where results land: ``<prefix><batch_id>/<job_id>.json`` in the results bucket.
+
+Uploads go through boto3's transfer manager, which streams a non-seekable body in parts with
+a bounded number of parts in memory, so a 300 MB result costs tens of MB, not 300.
+
+Create-only writes use S3's conditional ``If-None-Match: *`` so that two runs racing on one job
+never overwrite each other. The transfer manager does not accept that argument, so a botocore
+event hook adds it to the ``PutObject`` (small bodies) or ``CompleteMultipartUpload`` (large ones)
+of exactly the keys being written create-only.
+"""
+
+import threading
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
+from botocore.exceptions import ClientError
+
+from playment_exporter.errors import AlreadyExported
+
+MiB = 1024 * 1024
+RESULT_SUFFIX = ".json"
+
+
+def streaming_transfer_config(workers: int) -> TransferConfig:
+    """Parts of 8 MiB; at most ``workers`` bodies being read and two parts queued at once."""
+    config = TransferConfig(
+        multipart_threshold=8 * MiB,
+        multipart_chunksize=8 * MiB,
+        max_concurrency=max(workers, 2),
+        use_threads=True,
+    )
+    # Not a constructor argument in boto3, but a documented s3transfer setting: it bounds the
+    # parts read ahead of the upload, which is what keeps memory flat for large bodies.
+    config.max_in_memory_upload_chunks = 2
+    config.max_submission_concurrency = max(workers, 1)
+    return config
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class ResultStore:
+    """Writes results and lists what is already exported. Thread-safe; one per container."""
+
+    def __init__(self, s3_client: Any, bucket: str, prefix: str = "", *, workers: int = 8) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self._s3 = s3_client
+        self._create_only_keys: set[str] = set()
+        self._lock = threading.Lock()
+        events = s3_client.meta.events
+        events.register("before-parameter-build.s3.PutObject", self._add_if_none_match)
+        events.register(
+            "before-parameter-build.s3.CompleteMultipartUpload", self._add_if_none_match
+        )
+        self._transfers = create_transfer_manager(s3_client, streaming_transfer_config(workers))
+
+    def result_key(self, batch_id: str, job_id: str) -> str:
+        return f"{self.prefix}{batch_id}/{job_id}{RESULT_SUFFIX}"
+
+    def write_result(self, batch_id: str, job_id: str, body: Readable, *, overwrite: bool) -> None:
+        """Stream ``body`` into the job's object; whole or not at all.
+
+        Raises ``AlreadyExported`` when the object exists and ``overwrite`` is false. Any
+        exception the body raises while being read aborts the upload: nothing is written.
+        """
+        key = self.result_key(batch_id, job_id)
+        if not overwrite:
+            with self._lock:
+                self._create_only_keys.add(key)
+        try:
+            self._transfers.upload(
+                body, self.bucket, key, extra_args={"ContentType": "application/json"}
+            ).result()
+        except ClientError as error:
+            if _error_code(error) in {"PreconditionFailed", "ConditionalRequestConflict"}:
+                raise AlreadyExported(key) from None
+            raise
+        finally:
+            if not overwrite:
+                with self._lock:
+                    self._create_only_keys.discard(key)
+
+    def exported_job_ids(self, batch_id: str) -> set[str]:
+        """The job IDs with a result object under the batch's prefix (one LIST per 1,000)."""
+        batch_prefix = f"{self.prefix}{batch_id}/"
+        found: set[str] = set()
+        for key in self._list_keys(batch_prefix):
+            name = key[len(batch_prefix) :]
+            if "/" not in name and name.endswith(RESULT_SUFFIX):
+                found.add(name[: -len(RESULT_SUFFIX)])
+        return found
+
+    def _list_keys(self, prefix: str) -> Iterable[str]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
+    def _add_if_none_match(self, params: dict[str, Any], **_: Any) -> None:
+        if params.get("Bucket") != self.bucket:
+            return
+        with self._lock:
+            create_only = params.get("Key") in self._create_only_keys
+        if create_only:
+            params["IfNoneMatch"] = "*"
+
+    def close(self) -> None:
+        self._transfers.shutdown()
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,26 @@
+"""A Playment API simulator: a real HTTP server on loopback for tests and the demo.
+
+It follows ``reference/playment-api.md``: the batch listing, job and attachment endpoints and
+project details on an API origin, signed expiring result URLs on a separate storage origin,
+the documented error envelope, and switches for latency, page-token styles, large bodies and
+faults. It counts what it sees (``Simulator.stats``).
+"""
+
+from playment_local.simulator.catalog import Catalog, SimBatch, SimJob, SimProject, sample_catalog
+from playment_local.simulator.faults import ALL_TRANSIENT_KINDS, PERMANENT_ONLY_KINDS, FaultPlan
+from playment_local.simulator.server import Simulator, SimulatorError
+from playment_local.simulator.stats import SimulatorStats
+
+__all__ = [
+    "ALL_TRANSIENT_KINDS",
+    "PERMANENT_ONLY_KINDS",
+    "Catalog",
+    "FaultPlan",
+    "SimBatch",
+    "SimJob",
+    "SimProject",
+    "Simulator",
+    "SimulatorError",
+    "SimulatorStats",
+    "sample_catalog",
+]

@@ -1,0 +1,151 @@
+"""Fixtures every tier shares: fake AWS credentials, moto, the Playment simulator."""
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from playment_local.simulator import Catalog, Simulator, sample_catalog
+
+REGION = "us-east-1"
+BUCKET = "exports-bucket"
+API_KEY = "sim-key-0123456789abcdef"
+SECRET_NAME = "playment-api-key"
+
+
+@pytest.fixture(autouse=True)
+def _aws_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test may reach real AWS: fake credentials, a fixed region, no shared config."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "PlaymentExporterTests",
+        "POWERTOOLS_SERVICE_NAME": "playment-exporter",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    yield
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def s3(aws: None) -> Any:
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture
+def secrets(aws: None) -> Any:
+    return boto3.client("secretsmanager", region_name=REGION)
+
+
+@pytest.fixture
+def api_key_secret(secrets: Any) -> str:
+    return str(secrets.create_secret(Name=SECRET_NAME, SecretString=API_KEY)["ARN"])
+
+
+@pytest.fixture
+def start_simulator() -> Iterator[Callable[..., Simulator]]:
+    """Start simulators on port 0 with any settings; all are stopped after the test."""
+    started: list[Simulator] = []
+
+    def start(catalog: Catalog | None = None, **settings: Any) -> Simulator:
+        simulator = Simulator(catalog or sample_catalog(), API_KEY, **settings).start()
+        started.append(simulator)
+        return simulator
+
+    yield start
+    for simulator in started:
+        simulator.stop()
+
+
+@pytest.fixture
+def simulator(start_simulator: Callable[..., Simulator]) -> Simulator:
+    return start_simulator()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """S3 and friends served by ``moto_server`` in a process of its own, on a free port."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    executable = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(executable), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(url + "/moto-api/", timeout=1).close()  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("moto_server did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
+
+
+def load_event(name: str) -> Any:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def lambda_env(s3: Any, api_key_secret: str, simulator: Simulator) -> dict[str, str]:
+    """The environment the template gives the functions, pointed at moto and the simulator."""
+    return {
+        "RESULTS_BUCKET": BUCKET,
+        "RESULTS_PREFIX": "",
+        "API_KEY_SECRET_ARN": api_key_secret,
+        "PLAYMENT_API_URL": simulator.api_url,
+        "PAGE_WORKERS": "4",
+    }
+
+
+@pytest.fixture
+def invoke(lambda_env: dict[str, str]) -> Callable[..., Any]:
+    """Call a function's real handler in-process, loaded with its own environment."""
+    from playment_local.lambda_context import LocalLambdaContext
+    from playment_local.lambda_loader import load_handler
+
+    def call(function: str, event: Any, **env: str) -> Any:
+        handler = load_handler(FUNCTIONS / function, "app.lambda_handler", {**lambda_env, **env})
+        return handler(event, LocalLambdaContext(function_name=function, timeout_s=300))
+
+    return call

@@ -1,0 +1,35 @@
+import json
+
+import pytest
+
+from playment_exporter.api_key import api_key_from_secret_string, read_api_key
+from playment_exporter.errors import PlaymentAuthError
+
+
+@pytest.mark.parametrize(
+    "stored", ["k-123", "  k-123\n", json.dumps({"api_key": "k-123"}), '{"api_key": " k-123 "}']
+)
+def test_reads_a_bare_key_or_a_json_document(stored: str) -> None:
+    # Given the key stored bare or as {"api_key": ...} / When read / Then the key comes back
+    assert api_key_from_secret_string(stored, "arn:secret") == "k-123"
+
+
+@pytest.mark.parametrize("stored", ["", "   ", "{}", '{"api_key": ""}', "{not json"])
+def test_an_unusable_secret_is_an_auth_error_that_names_the_secret(stored: str) -> None:
+    # Given a secret with no usable key
+    # When read / Then the error names the secret and never echoes its content
+    with pytest.raises(PlaymentAuthError) as raised:
+        api_key_from_secret_string(stored, "arn:aws:secretsmanager:us-east-1:1:secret:key")
+    assert "arn:aws:secretsmanager:us-east-1:1:secret:key" in str(raised.value)
+    if stored.strip():
+        assert stored not in str(raised.value)
+
+
+def test_the_key_is_cached_for_five_minutes(secrets) -> None:
+    # Given a secret in Secrets Manager, read once
+    arn = secrets.create_secret(Name="k", SecretString='{"api_key": "first"}')["ARN"]
+    assert read_api_key(arn) == "first"
+    # When the secret changes and is read again within five minutes
+    secrets.put_secret_value(SecretId=arn, SecretString="second")
+    # Then the cached value is served: one Secrets Manager call per container per 5 minutes
+    assert read_api_key(arn) == "first"
