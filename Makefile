@@ -10,11 +10,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 
+include make/template.mk
 
 .PHONY: help setup demo test lint typecheck pytest bench clean lock
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(BIN)/activate: pyproject.toml requirements-dev.txt constraints.txt layers/exporter/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python $(PYTHON_VERSION)"; exit 2; }
@@ -38,7 +39,7 @@ typecheck: setup
 pytest: setup
 	$(BIN)/pytest
 
-test: lint typecheck pytest  ## every check CI runs
+test: lint typecheck check-template pytest  ## every check CI runs
 
 lock:  ## refresh constraints.txt from a clean resolve of requirements-dev.txt
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

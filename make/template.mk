@@ -1,0 +1,58 @@
+# Template checks (included by the Makefile, run by `make test`):
+#   sam validate --lint, cfn-lint, asl-validator on the state machine definition, checkov with
+#   .checkov.yaml, and sam build. Each tool comes pinned, in its own environment:
+#   .venv-sam (requirements-sam.txt), .venv-checks (requirements-checks.txt: checkov pins boto3
+#   far below what the SAM CLI needs) and node_modules (package-lock.json). Their stamp files
+#   make a re-run skip the installs until a pin changes.
+
+SAM_VENV := .venv-sam
+CHECKS_VENV := .venv-checks
+NPM_STAMP := node_modules/.installed
+ASL_FILE := statemachine/export.asl.json
+# The definition with its ${...} substitutions replaced by values of the right shape, as
+# CloudFormation would do it, for asl-validator to read.
+ASL_RENDERED := .aws-sam/checks/export.asl.json
+
+# No credentials, no telemetry, no guidelines download: the checks run offline, anywhere.
+TEMPLATE_CHECK_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN \
+	AWS_ACCESS_KEY_ID=checks AWS_SECRET_ACCESS_KEY=checks SAM_CLI_TELEMETRY=0 \
+	BC_SKIP_MAPPING=TRUE CKV_PARSE_ERROR_FAIL=TRUE
+
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: check-template template-tools
+
+$(SAM_VENV)/bin/activate: requirements-sam.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python $(PYTHON_VERSION)"; exit 2; }
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install $(PIP_QUIET) -r requirements-sam.txt
+	touch $@
+
+$(CHECKS_VENV)/bin/activate: requirements-checks.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python $(PYTHON_VERSION)"; exit 2; }
+	rm -rf $(CHECKS_VENV)
+	$(PYTHON) -m venv $(CHECKS_VENV)
+	$(CHECKS_VENV)/bin/pip install $(PIP_QUIET) -r requirements-checks.txt
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 18 or newer"; exit 2; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+template-tools: $(SAM_VENV)/bin/activate $(CHECKS_VENV)/bin/activate $(NPM_STAMP)  ## install the pinned template-check tools
+
+check-template: template-tools  ## lint, validate, scan and build the SAM template
+	$(TEMPLATE_CHECK_ENV) $(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
+	$(CHECKS_VENV)/bin/cfn-lint template.yaml
+	@mkdir -p $(dir $(ASL_RENDERED))
+	sed -e 's/\$${MapMaxConcurrency}/40/g' \
+	    -e 's/\$${ResultsBucketName}/playment-exporter-results/g' \
+	    -e 's/\$${\([A-Za-z]*\)FunctionArn}/arn:aws:lambda:us-east-1:123456789012:function:\1/g' \
+	    $(ASL_FILE) > $(ASL_RENDERED)
+	@if grep -n '\$${' $(ASL_RENDERED); then echo "error: a substitution in $(ASL_FILE) is not rendered by make/template.mk"; exit 1; fi
+	node_modules/.bin/asl-validator --json-path $(ASL_RENDERED)
+	$(TEMPLATE_CHECK_ENV) $(CHECKS_VENV)/bin/checkov -f template.yaml --framework cloudformation \
+	    --config-file .checkov.yaml --quiet --skip-download
+	$(TEMPLATE_CHECK_ENV) $(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir .aws-sam/build
