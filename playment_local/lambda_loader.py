@@ -22,7 +22,8 @@ _import_lock = threading.Lock()
 
 
 @contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def temporary_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` set in ``os.environ`` inside the block, the previous state restored after."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -43,7 +44,7 @@ def load_function_module(code_dir: Path, module: str, environment: Mapping[str, 
     if spec is None or spec.loader is None:
         raise FileNotFoundError(f"no handler module at {path}")
     loaded = importlib.util.module_from_spec(spec)
-    with _import_lock, _environment(environment):
+    with _import_lock, temporary_environment(environment):
         spec.loader.exec_module(loaded)
     return loaded
 

@@ -2,6 +2,7 @@
 
 import argparse
 import secrets
+import sys
 import threading
 
 from playment_local.simulator.catalog import Catalog, sample_catalog
@@ -50,7 +51,7 @@ def serve(args: argparse.Namespace) -> int:
         simulator = simulator_from_args(args)
         simulator.start(api_port=args.port, storage_port=args.storage_port)
     except (ValueError, SimulatorError) as error:
-        print(f"error: {error}", flush=True)
+        print(f"error: {error}", file=sys.stderr, flush=True)
         return 2
     try:
         _print_banner(simulator)

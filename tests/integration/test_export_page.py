@@ -107,10 +107,16 @@ def test_each_transient_fault_is_survived(start_simulator, exporter, s3, endpoin
 
 
 @pytest.mark.parametrize(
-    ("fault", "code"), [("truncated", "truncated_body"), ("not_json", "invalid_json")]
+    ("fault", "code"),
+    [
+        ("truncated", "truncated_body"),
+        ("not_json", "invalid_json"),
+        ("expired", "signed_url_forbidden"),
+    ],
 )
 def test_a_bad_body_leaves_no_object(start_simulator, exporter, s3, fault, code) -> None:
-    # Given a job whose storage always serves a cut-off or non-JSON body (large: multipart)
+    # Given a job whose storage always serves a cut-off or non-JSON body (large: multipart),
+    # or always refuses its signed URLs
     catalog = one_batch(SimJob("bad", body_size=12 * 1024 * 1024), SimJob("good"))
     faults = FaultPlan(permanent={("storage", "bad"): fault})
     client, store = exporter(start_simulator(catalog, faults=faults), retry=SHORT)

@@ -86,7 +86,13 @@ def export_job(
         # A transfer that breaks off is retried whole, with a freshly signed URL.
         for attempt in client.retrying(deadline):
             with attempt, client.open_result(job.result_url, deadline=deadline) as body:
-                store.write_result(page.batch_id, job_id, body, overwrite=overwrite)
+                store.write_result(
+                    page.batch_id,
+                    job_id,
+                    body,
+                    overwrite=overwrite,
+                    size_hint=body.expected_length,
+                )
                 return JobOutcome.exported(job_id, body.bytes_read)
         raise AssertionError("unreachable: tenacity re-raises the last error")
     except PlaymentAuthError:

@@ -135,8 +135,8 @@ class PlaymentClient:
         """Open a job's result file as a checked stream.
 
         Resolves the attachment, fetches the signed URL without credentials, and resolves again
-        once if the signed URL has expired (403). Transient failures raise ``TransientError`` for
-        the caller to retry the whole transfer with a fresh URL.
+        once if the signed URL has expired (403). Transient failures, a second 403 among them,
+        raise ``TransientError`` for the caller to retry the whole transfer, within its budget.
         """
         response = self._open_signed(self.resolve_attachment(result_url, deadline=deadline))
         if response.status_code == 403:
@@ -144,8 +144,8 @@ class PlaymentClient:
             response = self._open_signed(self.resolve_attachment(result_url, deadline=deadline))
             if response.status_code == 403:
                 response.close()
-                raise PlaymentApiError(
-                    "signed_url_forbidden", "the signed URL was refused twice (403)", 403
+                raise TransientError(
+                    "signed_url_forbidden", "a freshly signed URL was refused too (403)"
                 )
         if response.status_code != 200:
             with response:

@@ -33,6 +33,7 @@ class VerifiedBody:
         encoded = response.headers.get("Content-Encoding", "identity") != "identity"
         # With a content encoding the header counts encoded bytes; urllib3 checks those itself.
         self._expected = int(length) if length is not None and not encoded else None
+        self.expected_length = self._expected
         self._events: list[Any] = ijson.sendable_list()
         self._parser = ijson.basic_parse_coro(self._events)
         self._finished = False

@@ -20,6 +20,8 @@ from playment_exporter.errors import AlreadyExported
 
 MiB = 1024 * 1024
 RESULT_SUFFIX = ".json"
+JSON = "application/json"
+CONFLICTS = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
 def streaming_transfer_config(workers: int) -> TransferConfig:
@@ -55,33 +57,59 @@ class ResultStore:
         events.register(
             "before-parameter-build.s3.CompleteMultipartUpload", self._add_if_none_match
         )
-        self._transfers = create_transfer_manager(s3_client, streaming_transfer_config(workers))
+        self._config = streaming_transfer_config(workers)
+        self._transfers = create_transfer_manager(s3_client, self._config)
 
     def result_key(self, batch_id: str, job_id: str) -> str:
         return f"{self.prefix}{batch_id}/{job_id}{RESULT_SUFFIX}"
 
-    def write_result(self, batch_id: str, job_id: str, body: Readable, *, overwrite: bool) -> None:
+    def write_result(
+        self,
+        batch_id: str,
+        job_id: str,
+        body: Readable,
+        *,
+        overwrite: bool,
+        size_hint: int | None = None,
+    ) -> None:
         """Stream ``body`` into the job's object; whole or not at all.
 
         Raises ``AlreadyExported`` when the object exists and ``overwrite`` is false. Any
         exception the body raises while being read aborts the upload: nothing is written.
+        A body known to be small (``size_hint``, from Content-Length) is read whole and sent
+        in one PutObject, which skips the transfer manager's threads: most results are a few KB.
         """
         key = self.result_key(batch_id, job_id)
+        if size_hint is not None and size_hint < self._config.multipart_threshold:
+            self._put_small(key, body, overwrite=overwrite)
+            return
         if not overwrite:
             with self._lock:
                 self._create_only_keys.add(key)
         try:
             self._transfers.upload(
-                body, self.bucket, key, extra_args={"ContentType": "application/json"}
+                body, self.bucket, key, extra_args={"ContentType": JSON}
             ).result()
         except ClientError as error:
-            if _error_code(error) in {"PreconditionFailed", "ConditionalRequestConflict"}:
+            if _error_code(error) in CONFLICTS:
                 raise AlreadyExported(key) from None
             raise
         finally:
             if not overwrite:
                 with self._lock:
                     self._create_only_keys.discard(key)
+
+    def _put_small(self, key: str, body: Readable, *, overwrite: bool) -> None:
+        data = body.read()  # every check the body makes runs before the request is sent
+        condition = {} if overwrite else {"IfNoneMatch": "*"}
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=JSON, **condition
+            )
+        except ClientError as error:
+            if _error_code(error) in CONFLICTS:
+                raise AlreadyExported(key) from None
+            raise
 
     def exported_job_ids(self, batch_id: str) -> set[str]:
         """The job IDs with a result object under the batch's prefix (one LIST per 1,000)."""

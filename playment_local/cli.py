@@ -1,0 +1,258 @@
+"""``playment-export``: run the exporter on this machine, against the simulator or a real API.
+
+The real state machine runs on moto's Step Functions engine with the real handlers
+(``playment_local.engine``); the results are copied out of the emulated bucket at the end.
+"""
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from playment_exporter.errors import InvalidInput
+from playment_exporter.export_request import ExportRequest
+from playment_local.engine import ExecutionResult, LocalEngine
+from playment_local.simulator import FaultPlan, Simulator, sample_catalog
+from playment_local.simulator.command import add_simulator_arguments, serve
+
+EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
+KEY_VARIABLE = "PLAYMENT_API_KEY"
+_FLAG_OF_FIELD = {"project_id": "--project-id", "batch_id": "--batch-id", "batch_ids": "--batch-id"}
+
+DESCRIPTION = """\
+Export Playment (TELUS annotation) job results, one JSON file per job, on this machine.
+The real Step Functions workflow runs on a local engine (moto) with the real Lambda handlers;
+nothing touches AWS.
+
+  demo        export a sample project from a built-in Playment simulator into ./exports
+  run         export batches from a Playment-compatible API (key in $PLAYMENT_API_KEY)
+  simulator   serve the Playment simulator on 127.0.0.1 until Ctrl-C
+
+exit status: 0 every completed job exported; 1 some jobs failed (see the report) or the key
+was refused; 2 bad input or configuration, nothing fetched.
+"""
+
+
+class UsageError(Exception):
+    """Bad input or configuration, found before any request: exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="playment-export",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="export a sample project from the built-in simulator",
+        description="Start the Playment simulator with a sample project (two batches, some "
+        "jobs not completed, a few injected faults), run the export on the local engine, "
+        "and copy the results to --out.",
+    )
+    demo.add_argument("--out", type=Path, default=Path("exports"), help="default: ./exports")
+    _add_tuning(demo)
+    demo.set_defaults(handler=_demo)
+
+    run = commands.add_parser(
+        "run",
+        help="export batches from a Playment-compatible API",
+        description=f"Export the given batches. The API key is read from ${KEY_VARIABLE} and "
+        "put into the emulated Secrets Manager, where the handlers read it as they do on AWS. "
+        "Results land in OUT/<batch_id>/<job_id>.json, the run's manifest, outcomes and "
+        "report in OUT/_exports/<execution>/. Re-running into the same OUT fetches only what "
+        "is not there yet.",
+    )
+    run.add_argument("--api-url", required=True, help="e.g. https://api.playment.io/v1")
+    run.add_argument("--project-id", required=True)
+    run.add_argument(
+        "--batch-id", action="append", required=True, help="repeat for several batches"
+    )
+    run.add_argument("--out", type=Path, required=True, help="folder to write results into")
+    run.add_argument(
+        "--overwrite", action="store_true", help="fetch and rewrite jobs already exported"
+    )
+    _add_tuning(run)
+    run.set_defaults(handler=_run)
+
+    simulator = commands.add_parser(
+        "simulator",
+        help="serve the Playment simulator until Ctrl-C",
+        description="Serve the sample project on 127.0.0.1: the API origin and a separate "
+        "storage origin with signed, expiring URLs.",
+    )
+    add_simulator_arguments(simulator)
+    simulator.set_defaults(handler=serve)
+    return parser
+
+
+def _add_tuning(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=None,
+        help="pages exported at once by the Map (template default: 40)",
+    )
+    parser.add_argument(
+        "--page-workers", type=int, default=None, help="jobs fetched at once per page (default 8)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the handlers' logs")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except UsageError as error:
+        print(f"playment-export: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return status
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    api_key = os.environ.get(KEY_VARIABLE, "").strip()
+    if not api_key:
+        raise UsageError(f"set {KEY_VARIABLE} to your Playment API key")
+    request = _request(args.project_id, args.batch_id, args.overwrite)
+    _check_api_url(args.api_url)
+    return _export(args, args.api_url, api_key, request)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    api_key = secrets.token_urlsafe(16)
+    catalog = sample_catalog()
+    project = next(iter(catalog.projects.values()))
+    request = _request(project.id, [batch.id for batch in project.batches], False)
+    faults = FaultPlan(rate=0.02, seed=1)
+    with Simulator(catalog, api_key, faults=faults, latency=0.002) as simulator:
+        print(f"Playment simulator on {simulator.api_url} with project {project.id}")
+        return _export(args, simulator.api_url, api_key, request)
+
+
+def _export(args: argparse.Namespace, api_url: str, api_key: str, request: ExportRequest) -> int:
+    parameters = _parameters(args)
+    out: Path = args.out
+    started = time.monotonic()
+    with LocalEngine(
+        api_url=api_url,
+        api_key=api_key,
+        parameters=parameters,
+        log_level="INFO" if args.verbose else "WARNING",
+    ) as engine:
+        seeded = engine.seed_from(out, list(request.batch_ids)) if not request.overwrite else 0
+        name = engine.start_export(request.model_dump(mode="json"))
+        result = _follow(engine, name)
+        copied = engine.copy_to(out, [f"{batch}/" for batch in request.batch_ids])
+        engine.copy_to(out, [f"_exports/{name}/"])
+    _print_summary(result, out, copied - seeded, time.monotonic() - started)
+    return EXIT_OK if result.succeeded else EXIT_INCOMPLETE
+
+
+def _follow(engine: LocalEngine, name: str) -> ExecutionResult:
+    """Wait for the execution; a progress bar on stderr when it is a terminal."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return engine.wait(name)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pages · {task.fields[jobs]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("listing", total=None, jobs="")
+        while True:
+            done = engine.poll(name)
+            state = engine.progress
+            bar.update(
+                task,
+                description="exporting" if state.pages_total is not None else "listing",
+                total=state.pages_total,
+                completed=state.pages_done,
+                jobs=f"{state.exported} exported, {state.failed} failed",
+            )
+            if done:
+                break
+            time.sleep(0.2)
+    return engine.wait(name)
+
+
+# -- input checks ------------------------------------------------------------------------
+
+
+def _request(project_id: str, batch_ids: list[str], overwrite: bool) -> ExportRequest:
+    try:
+        return ExportRequest.from_input(
+            {"project_id": project_id, "batch_ids": batch_ids, "overwrite": overwrite}
+        )
+    except InvalidInput as error:
+        flag = _FLAG_OF_FIELD.get(error.field.split("[")[0], error.field)
+        problem = str(error).split(": ", 1)[-1]
+        raise UsageError(f"{flag}: {problem}") from None
+
+
+def _check_api_url(api_url: str) -> None:
+    parts = urlsplit(api_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise UsageError(f"--api-url: {api_url!r} is not an http(s) URL")
+    if parts.query or parts.fragment:
+        raise UsageError("--api-url: give the base URL only, without a query or fragment")
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, str]:
+    parameters = {}
+    if args.max_concurrency is not None:
+        if not 1 <= args.max_concurrency <= 10_000:
+            raise UsageError("--max-concurrency: must be between 1 and 10000")
+        parameters["MapMaxConcurrency"] = str(args.max_concurrency)
+    if args.page_workers is not None:
+        if not 1 <= args.page_workers <= 32:
+            raise UsageError("--page-workers: must be between 1 and 32")
+        parameters["PageWorkers"] = str(args.page_workers)
+    return parameters
+
+
+# -- the summary -------------------------------------------------------------------------
+
+
+def _print_summary(result: ExecutionResult, out: Path, copied: int, elapsed: float) -> None:
+    console = Console()
+    report = result.report or {}
+    totals = report.get("totals", {})
+    table = Table(title=f"Export {result.name}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    outcome = "[green]SUCCEEDED" if result.succeeded else f"[red]FAILED ({result.error})"
+    table.add_row("status", outcome)
+    table.add_row("jobs", str(totals.get("jobs", 0)))
+    table.add_row("exported", str(totals.get("exported", 0)))
+    for reason, count in report.get("skipped_by_reason", {}).items():
+        table.add_row(f"skipped: {reason}", str(count))
+    for code, count in report.get("failed_by_code", {}).items():
+        table.add_row(f"[red]failed: {code}", str(count))
+    table.add_row("bytes written", f"{totals.get('bytes', 0):,}")
+    table.add_row("files in output", f"{out}/ ({copied} new or rewritten)")
+    table.add_row("report", str(out / "_exports" / result.name / "report.json"))
+    table.add_row("elapsed", f"{elapsed:.1f} s")
+    console.print(table)
+    if not result.succeeded:
+        cause = result.cause or ""
+        console.print(f"[red]{result.error}[/red]: {cause}", soft_wrap=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""The local engine: the real state machine, run on moto's Step Functions engine.
+
+It reads ``template.yaml``, creates in moto what the functions and the state machine need
+(the results bucket, the API-key secret, the functions, the state machine with the
+template's ``DefinitionSubstitutions`` applied), loads each function's real handler with the
+environment the template gives it, and hooks moto's Lambda invocation (``LambdaDispatch``) so
+that the Map's children run those handlers in-process. No step of the workflow is
+re-implemented here: moto's engine runs ``statemachine/export.asl.json`` as written.
+"""
+
+import io
+import json
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import boto3
+from moto import mock_aws
+
+from playment_local.cfn_template import CfnTemplate, load_template
+from playment_local.lambda_dispatch import (
+    LambdaDispatch,
+    RegisteredFunction,
+    stop_intercepting_requests,
+)
+from playment_local.lambda_loader import load_handler, temporary_environment
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+STACK_NAME = "playment-exporter-local"
+BUCKET = "playment-exporter-local-results"
+SECRET_NAME = f"{STACK_NAME}/playment-api-key"
+# Locally the handlers share one process and one terminal: no EMF metrics on stdout, no
+# X-Ray daemon to talk to, and only warnings from the logger unless asked.
+LOCAL_OVERRIDES = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
+FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+@dataclass
+class Progress:
+    """What the running execution has done so far, from the functions' own results."""
+
+    pages_total: int | None = None
+    pages_done: int = 0
+    exported: int = 0
+    skipped: int = 0
+    failed: int = 0
+    settled_by_listing: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, function: str, _event: Any, result: Any) -> None:
+        if not isinstance(result, dict):
+            return
+        with self._lock:
+            if function == "ListPagesFunction":
+                self.pages_total = int(result.get("pages", 0))
+                self.settled_by_listing = int(result.get("jobs_settled", 0))
+            elif function == "FetchResultFunction":
+                self.pages_done += 1
+                self.exported += int(result.get("exported", 0))
+                self.skipped += int(result.get("skipped", 0))
+                self.failed += int(result.get("failed", 0))
+
+    def reset(self) -> None:
+        with self._lock:
+            self.pages_total, self.pages_done, self.settled_by_listing = None, 0, 0
+            self.exported = self.skipped = self.failed = 0
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    name: str
+    status: str
+    error: str | None
+    cause: str | None
+    output: Any
+    report: dict[str, Any] | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+class LocalEngine:
+    """The stack in moto, the handlers in-process. Use as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        api_key: str,
+        parameters: Mapping[str, str] | None = None,
+        log_level: str = "WARNING",
+        repo_root: Path = REPO_ROOT,
+    ) -> None:
+        self.repo_root = repo_root
+        self.progress = Progress()
+        self._api_key = api_key
+        self._log_level = log_level
+        self._parameters = {**(parameters or {}), "PlaymentApiUrl": api_url}
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._dispatch = LambdaDispatch(on_result=self.progress.record)
+        self.state_machine_arn = ""
+        self.bucket = BUCKET
+        self._resources = ExitStack()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        with ExitStack() as stack:
+            # Process-wide, because Powertools reads these when it flushes, not when it is made.
+            stack.enter_context(temporary_environment(LOCAL_OVERRIDES))
+            stack.enter_context(self._mock)
+            stop_intercepting_requests()
+            self._dispatch.install()
+            stack.callback(self._dispatch.uninstall)
+            self._create_stack()
+            self._resources = stack.pop_all()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._resources.close()
+
+    # -- running exports -----------------------------------------------------------------
+
+    def start_export(self, execution_input: Mapping[str, Any], name: str | None = None) -> str:
+        """Start an execution (always named: moto collides on unnamed ones); its name."""
+        name = name or f"export-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        self.progress.reset()
+        self._sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
+        )
+        return name
+
+    def poll(self, name: str) -> bool:
+        """Whether the execution has ended."""
+        status = self._sfn.describe_execution(executionArn=self._execution_arn(name))["status"]
+        return status in FINAL_STATUSES
+
+    def wait(self, name: str, *, poll_s: float = 0.1, timeout_s: float = 3600) -> ExecutionResult:
+        arn = self._execution_arn(name)
+        limit = time.monotonic() + timeout_s
+        while True:
+            described = self._sfn.describe_execution(executionArn=arn)
+            if described["status"] in FINAL_STATUSES:
+                break
+            if time.monotonic() > limit:
+                raise TimeoutError(f"execution {name} still running after {timeout_s} s")
+            time.sleep(poll_s)
+        output = described.get("output")
+        return ExecutionResult(
+            name=name,
+            status=described["status"],
+            error=described.get("error"),
+            cause=described.get("cause"),
+            output=json.loads(output) if output else None,
+            report=self.read_json(f"_exports/{name}/report.json"),
+        )
+
+    def run(self, execution_input: Mapping[str, Any], name: str | None = None) -> ExecutionResult:
+        return self.wait(self.start_export(execution_input, name))
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self._sfn.get_execution_history(
+            executionArn=self._execution_arn(name), maxResults=1000
+        )["events"]
+        return events
+
+    # -- the bucket ----------------------------------------------------------------------
+
+    def read_json(self, key: str) -> Any:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(body)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        return [
+            item["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
+
+    def seed_from(self, directory: Path, batch_ids: list[str]) -> int:
+        """Put results exported earlier into the bucket, so a re-run is incremental."""
+        count = 0
+        for batch_id in batch_ids:
+            folder = directory / batch_id
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("*.json")):
+                self.s3.upload_file(str(path), self.bucket, f"{batch_id}/{path.name}")
+                count += 1
+        return count
+
+    def copy_to(self, directory: Path, prefixes: list[str]) -> int:
+        """Copy the objects under ``prefixes`` into ``directory``, keeping their keys."""
+        root = directory.resolve()
+        count = 0
+        for prefix in prefixes:
+            for key in self.keys(prefix):
+                target = (root / key).resolve()
+                if not target.is_relative_to(root):
+                    raise ValueError(f"refusing to write {key!r} outside {root}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.s3.download_file(self.bucket, key, str(target))
+                count += 1
+        return count
+
+    # -- building the stack --------------------------------------------------------------
+
+    def _create_stack(self) -> None:
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self._sfn = boto3.client("stepfunctions", region_name=REGION)
+        self.s3.create_bucket(Bucket=self.bucket)
+        secret_arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=SECRET_NAME, SecretString=self._api_key
+        )["ARN"]
+        role_arn = self._create_role()
+        template = CfnTemplate(
+            load_template(self.repo_root / "template.yaml"),
+            parameters=self._parameters,
+            pseudo={
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT_ID,
+                "AWS::StackName": STACK_NAME,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+            },
+        )
+        template.set_physical("ResultsBucket", Ref=self.bucket, Arn=f"arn:aws:s3:::{self.bucket}")
+        template.set_physical("ApiKeySecret", Ref=secret_arn, Arn=secret_arn)
+        self._create_functions(template, role_arn)
+        machine = template.state_machine()
+        definition = (self.repo_root / machine.definition_uri).read_text()
+        for name, value in machine.substitutions.items():
+            definition = definition.replace("${" + name + "}", value)
+        self.state_machine_arn = self._sfn.create_state_machine(
+            name=f"{STACK_NAME}-export", definition=definition, roleArn=role_arn
+        )["stateMachineArn"]
+
+    def _create_functions(self, template: CfnTemplate, role_arn: str) -> None:
+        lambdas = boto3.client("lambda", region_name=REGION)
+        for spec in template.functions():
+            name = f"{STACK_NAME}-{spec.logical_id}"
+            arn = lambdas.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role_arn,
+                Handler=spec.handler,
+                Code={"ZipFile": _placeholder_zip()},
+                Timeout=spec.timeout,
+                MemorySize=spec.memory_size,
+            )["FunctionArn"]
+            template.set_physical(spec.logical_id, Ref=name, Arn=arn)
+            environment = {
+                **spec.environment,
+                **LOCAL_OVERRIDES,
+                "POWERTOOLS_LOG_LEVEL": self._log_level,
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+            }
+            handler = load_handler(self.repo_root / spec.code_uri, spec.handler, environment)
+            self._dispatch.register(
+                name, RegisteredFunction(spec.logical_id, handler, spec.timeout, spec.memory_size)
+            )
+
+    def _create_role(self) -> str:
+        iam = boto3.client("iam", region_name=REGION)
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role: str = iam.create_role(
+            RoleName=f"{STACK_NAME}-role", AssumeRolePolicyDocument=json.dumps(trust)
+        )["Role"]["Arn"]
+        return role
+
+    def _execution_arn(self, name: str) -> str:
+        machine = self.state_machine_arn.split(":")[-1]
+        return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:execution:{machine}:{name}"
+
+
+def _placeholder_zip() -> bytes:
+    """moto wants a code package; the code that runs is the repository's, in-process."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "# run in-process by playment_local.lambda_dispatch\n")
+    return buffer.getvalue()

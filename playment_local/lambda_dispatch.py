@@ -1,0 +1,106 @@
+"""The one seam between moto and the real handlers: moto's Lambda invocation.
+
+moto's Step Functions engine invokes Lambda tasks through the Lambda API, and moto's Lambda
+runs function code in Docker, which is not available everywhere. ``LambdaDispatch`` replaces
+exactly one method, ``moto.awslambda.models.LambdaFunction._invoke_lambda(event)``, which
+returns ``(payload, errored, logs)``, so that the functions this engine registered are run
+in-process by their real handlers. Everything around it (the Lambda API, error headers, the
+engine's error mapping from ``errorType``) stays moto's. The method is private: moto's version
+is pinned (``MOTO_VERSION``) and ``tests/integration/test_lambda_dispatch.py`` fails loudly if
+the seam moves.
+"""
+
+import json
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+from moto.core.models import responses_mock
+
+from playment_local.lambda_context import LocalLambdaContext
+from playment_local.lambda_loader import Handler
+
+MOTO_VERSION = "5.2.5"
+SEAM = "_invoke_lambda"
+
+InvocationListener = Callable[[str, Any, Any], None]
+
+
+@dataclass(frozen=True)
+class RegisteredFunction:
+    logical_id: str
+    handler: Handler
+    timeout_s: int
+    memory_mb: int
+
+
+class LambdaDispatch:
+    """Runs registered functions in-process when moto invokes them; others go to moto."""
+
+    def __init__(self, on_result: InvocationListener | None = None) -> None:
+        self._functions: dict[str, RegisteredFunction] = {}
+        self._on_result = on_result
+        self._original: Any = None
+        self._lock = threading.Lock()
+
+    def register(self, function_name: str, function: RegisteredFunction) -> None:
+        with self._lock:
+            self._functions[function_name] = function
+
+    def install(self) -> None:
+        original = getattr(LambdaFunction, SEAM, None)
+        if original is None:
+            raise RuntimeError(
+                f"moto's LambdaFunction.{SEAM} is gone: the local engine's seam moved; "
+                f"pin moto=={MOTO_VERSION} or update playment_local/lambda_dispatch.py"
+            )
+        self._original = original
+        dispatch = self
+
+        def invoke(function: Any, event: Any = None) -> tuple[str, bool, str]:
+            registered = dispatch._functions.get(function.function_name)
+            if registered is None:
+                result: tuple[str, bool, str] = dispatch._original(function, event)
+                return result
+            return dispatch._run(registered, function.function_name, event)
+
+        setattr(LambdaFunction, SEAM, invoke)
+
+    def uninstall(self) -> None:
+        if self._original is not None:
+            setattr(LambdaFunction, SEAM, self._original)
+            self._original = None
+
+    def _run(self, function: RegisteredFunction, name: str, event: Any) -> tuple[str, bool, str]:
+        context = LocalLambdaContext(
+            function_name=name, timeout_s=function.timeout_s, memory_limit_in_mb=function.memory_mb
+        )
+        try:
+            result = function.handler(event, context)
+        except Exception as error:  # noqa: BLE001 - reported to the engine as Lambda would
+            payload = {
+                "errorType": type(error).__name__,
+                "errorMessage": str(error),
+                "stackTrace": traceback.format_tb(error.__traceback__)[-3:],
+            }
+            return json.dumps(payload), True, ""
+        if self._on_result is not None:
+            self._on_result(function.logical_id, event, result)
+        return json.dumps(result), False, ""
+
+
+def stop_intercepting_requests() -> None:
+    """Let ``requests`` reach the network while moto mocks AWS.
+
+    Besides botocore, ``mock_aws`` patches ``requests`` (through the ``responses`` library) so
+    that plain HTTP calls to AWS URLs are answered too; every other call is matched against
+    thousands of URL patterns before it is let through. The exporter reaches AWS through
+    boto3 only, and its Playment calls are real HTTP to the simulator or the API: matching
+    them cost more CPU than everything else in a local run. Stopping moto's ``responses``
+    patcher (``moto.core.models.responses_mock``, same pinned version) leaves botocore mocked;
+    moto's own ``stop`` is a no-op on it afterwards.
+    """
+    responses_mock.stop()

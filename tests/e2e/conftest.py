@@ -1,0 +1,48 @@
+"""The whole state machine on the local engine, against the simulator on loopback."""
+
+import hashlib
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from playment_local.engine import LocalEngine
+from playment_local.simulator import Catalog, Simulator
+from tests.conftest import API_KEY
+
+
+@pytest.fixture
+def local_engine() -> Iterator[Callable[..., LocalEngine]]:
+    """Start the local engine against a simulator; stopped after the test."""
+    engines: list[LocalEngine] = []
+
+    def start(simulator: Simulator, key: str = API_KEY, **parameters: str) -> LocalEngine:
+        engine = LocalEngine(api_url=simulator.api_url, api_key=key, parameters=parameters)
+        engines.append(engine.__enter__())
+        return engine
+
+    yield start
+    for engine in engines:
+        engine.close()
+
+
+def stored_sha256(engine: LocalEngine, key: str) -> str:
+    body = engine.s3.get_object(Bucket=engine.bucket, Key=key)["Body"].read()
+    return hashlib.sha256(body).hexdigest()
+
+
+def result_keys(engine: LocalEngine, batch_id: str) -> set[str]:
+    return set(engine.keys(f"{batch_id}/"))
+
+
+def completed(catalog: Catalog, project_id: str, batch_id: str) -> list[str]:
+    batch = catalog.batch(project_id, batch_id)
+    assert batch is not None
+    return [job.id for job in batch.jobs if job.status == "completed"]
+
+
+def assert_byte_identical(
+    engine: LocalEngine, catalog: Catalog, project_id: str, batch_id: str
+) -> None:
+    for job_id in completed(catalog, project_id, batch_id):
+        key = f"{batch_id}/{job_id}.json"
+        assert stored_sha256(engine, key) == catalog.body_sha256(project_id, job_id), key

@@ -1,0 +1,148 @@
+"""The playment-export command: exit codes, output folder, incremental re-runs."""
+
+import hashlib
+import json
+
+import pytest
+
+from playment_local.cli import main
+from playment_local.simulator import FaultPlan, sample_catalog
+from tests.conftest import API_KEY
+
+PROJECT = "demo-project"
+
+
+@pytest.fixture
+def with_key(monkeypatch):
+    monkeypatch.setenv("PLAYMENT_API_KEY", API_KEY)
+
+
+def run_args(simulator, out, *extra: str) -> list[str]:
+    return [
+        "run",
+        "--api-url",
+        simulator.api_url,
+        "--project-id",
+        PROJECT,
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def test_run_exports_into_the_folder_and_a_rerun_is_incremental(
+    start_simulator, tmp_path, with_key, capsys
+) -> None:
+    # Given a batch of 120 jobs, every 9th not completed
+    catalog = sample_catalog(PROJECT, {"batch-a": 120})
+    simulator = start_simulator(catalog)
+    # When it is exported into a folder
+    status = main(run_args(simulator, tmp_path, "--batch-id", "batch-a"))
+    # Then the command exits 0 and the folder holds each completed job's result, byte-identical
+    assert status == 0
+    files = sorted((tmp_path / "batch-a").glob("*.json"))
+    assert len(files) == 120 - 120 // 9
+    for path in files:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert digest == catalog.body_sha256(PROJECT, path.stem)
+    (report_path,) = tmp_path.glob("_exports/*/report.json")
+    assert json.loads(report_path.read_text())["totals"]["exported"] == len(files)
+    assert "SUCCEEDED" in capsys.readouterr().out
+    # When it runs again into the same folder / Then nothing is downloaded again
+    downloads = simulator.stats.requests["storage"]
+    assert main(run_args(simulator, tmp_path, "--batch-id", "batch-a")) == 0
+    assert simulator.stats.requests["storage"] == downloads
+
+
+def test_failed_jobs_exit_1_and_the_report_names_them(
+    start_simulator, tmp_path, with_key, capsys
+) -> None:
+    # Given a batch with one job whose result is not JSON
+    catalog = sample_catalog(PROJECT, {"batch-a": 30}, not_completed_every=0)
+    faults = FaultPlan(permanent={("storage", "batch-a-job-00007"): "not_json"})
+    simulator = start_simulator(catalog, faults=faults)
+    # When it is exported
+    status = main(run_args(simulator, tmp_path, "--batch-id", "batch-a"))
+    # Then the command exits 1, says why, and the report in the folder names the job
+    assert status == 1
+    out = capsys.readouterr().out
+    assert "ExportIncomplete" in out
+    assert "invalid_json" in out
+    (report_path,) = tmp_path.glob("_exports/*/report.json")
+    failed = json.loads(report_path.read_text())["failed"]
+    assert [entry["job_id"] for entry in failed] == ["batch-a-job-00007"]
+    assert len(list((tmp_path / "batch-a").glob("*.json"))) == 29
+
+
+def test_a_refused_key_exits_1_and_writes_no_result(
+    start_simulator, tmp_path, monkeypatch, capsys
+) -> None:
+    # Given a key the API refuses
+    simulator = start_simulator()
+    monkeypatch.setenv("PLAYMENT_API_KEY", "refused-key")
+    # When an export runs / Then it exits 1 naming PlaymentAuthError, and no result was written
+    assert main(run_args(simulator, tmp_path, "--batch-id", "batch-a")) == 1
+    assert "PlaymentAuthError" in capsys.readouterr().out
+    assert not (tmp_path / "batch-a").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--batch-id", "../x"], "--batch-id: '../x' is not a valid ID"),
+        (["--batch-id", "a/b"], "--batch-id: 'a/b' is not a valid ID"),
+        (["--batch-id", ""], "--batch-id: '' is not a valid ID"),
+        (["--batch-id", "b", "--max-concurrency", "0"], "--max-concurrency"),
+        (["--batch-id", "b", "--page-workers", "99"], "--page-workers"),
+    ],
+)
+@pytest.mark.usefixtures("with_key")
+def test_bad_input_exits_2_before_any_request(
+    start_simulator, tmp_path, capsys, args, message
+) -> None:
+    # Given a running simulator
+    simulator = start_simulator()
+    # When the command gets bad input
+    status = main(run_args(simulator, tmp_path, *args))
+    # Then it exits 2 with one clear line, and the simulator saw no request
+    assert status == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("playment-export: error: ")
+    assert message in error
+    assert len(error.splitlines()) == 1
+    assert sum(simulator.stats.requests.values()) == 0
+
+
+def test_a_missing_key_or_a_bad_url_exits_2(start_simulator, tmp_path, monkeypatch, capsys) -> None:
+    # Given no key in the environment / When run / Then exit 2 naming the variable
+    simulator = start_simulator()
+    monkeypatch.delenv("PLAYMENT_API_KEY", raising=False)
+    assert main(run_args(simulator, tmp_path, "--batch-id", "b")) == 2
+    assert "PLAYMENT_API_KEY" in capsys.readouterr().err
+    # Given a key but an API URL that is not http(s) / Then exit 2 naming the flag
+    monkeypatch.setenv("PLAYMENT_API_KEY", API_KEY)
+    args = ["run", "--api-url", "ftp://x", "--project-id", "p", "--batch-id", "b", "--out", "o"]
+    assert main(args) == 2
+    assert "--api-url" in capsys.readouterr().err
+    assert sum(simulator.stats.requests.values()) == 0
+
+
+def test_help_explains_the_commands_and_exit_codes(capsys) -> None:
+    # When a new user asks for help
+    with pytest.raises(SystemExit) as raised:
+        main(["--help"])
+    # Then it names every command and what the exit codes mean
+    assert raised.value.code == 0
+    text = capsys.readouterr().out
+    for word in ("demo", "run", "simulator", "PLAYMENT_API_KEY", "exit status"):
+        assert word in text
+
+
+@pytest.mark.slow
+def test_demo_runs_with_nothing_to_set_up(tmp_path, capsys) -> None:
+    # When the demo runs
+    status = main(["demo", "--out", str(tmp_path)])
+    # Then it succeeds despite its injected faults, and the results are in the folder
+    assert status == 0
+    assert len(list(tmp_path.glob("batch-*/*.json"))) > 300
+    assert "SUCCEEDED" in capsys.readouterr().out

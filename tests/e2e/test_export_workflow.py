@@ -1,0 +1,166 @@
+"""The export, end to end: the real definition on moto's engine, real handlers, simulator."""
+
+import json
+import uuid
+
+import pytest
+
+from playment_local.simulator import (
+    Catalog,
+    FaultPlan,
+    SimBatch,
+    SimJob,
+    SimProject,
+    sample_catalog,
+)
+from tests.conftest import API_KEY
+from tests.e2e.conftest import assert_byte_identical, completed, result_keys
+
+PROJECT = "demo-project"
+THREE_STYLES = {"b-absent": 230, "b-null": 200, "b-empty": 101}
+
+
+def test_happy_path_over_three_last_page_styles(start_simulator, local_engine) -> None:
+    # Given three batches whose last pages end with an absent, null and empty token
+    catalog = sample_catalog(PROJECT, THREE_STYLES, last_page_tokens=("absent", "null", "empty"))
+    simulator = start_simulator(catalog)
+    engine = local_engine(simulator)
+    # When the three batches are exported in one execution
+    result = engine.run({"project_id": PROJECT, "batch_ids": list(THREE_STYLES)})
+    # Then it succeeded, every completed job's object is byte-identical, and nothing else is there
+    assert result.status == "SUCCEEDED", result.cause
+    for batch_id in THREE_STYLES:
+        assert_byte_identical(engine, catalog, PROJECT, batch_id)
+        expected = {f"{batch_id}/{job}.json" for job in completed(catalog, PROJECT, batch_id)}
+        assert result_keys(engine, batch_id) == expected
+    # And the report lists every not-completed job as skipped, and totals add up
+    report = result.report
+    assert report is not None
+    not_completed = sum(count // 9 for count in THREE_STYLES.values())
+    assert report["totals"]["jobs"] == sum(THREE_STYLES.values())
+    assert report["totals"]["failed"] == 0
+    assert {entry["reason"] for entry in report["skipped"]} == {"not_completed"}
+    assert len(report["skipped"]) == not_completed
+    assert simulator.stats.key_leaks == 0
+
+
+def test_a_second_run_is_incremental_and_overwrite_fetches_again(
+    start_simulator, local_engine
+) -> None:
+    # Given a batch already exported once
+    catalog = sample_catalog(PROJECT, {"batch-a": 150})
+    simulator = start_simulator(catalog)
+    engine = local_engine(simulator)
+    export = {"project_id": PROJECT, "batch_id": "batch-a"}
+    assert engine.run(export).succeeded
+    first_downloads = simulator.stats.requests["storage"]
+    assert first_downloads == len(completed(catalog, PROJECT, "batch-a"))
+    # When it is exported again
+    again = engine.run(export)
+    # Then nothing was fetched: no job record, no attachment, only the listing
+    assert again.succeeded
+    assert simulator.stats.requests["storage"] == first_downloads
+    assert simulator.stats.requests["attachment"] == first_downloads
+    assert again.report is not None
+    assert again.report["totals"]["exported"] == 0
+    assert again.report["skipped_by_reason"]["already_exported"] == first_downloads
+    # When it is exported with overwrite / Then every completed job is fetched again
+    forced = engine.run({**export, "overwrite": True})
+    assert forced.succeeded
+    assert simulator.stats.requests["storage"] == 2 * first_downloads
+    assert_byte_identical(engine, catalog, PROJECT, "batch-a")
+
+
+def test_broken_jobs_fail_the_execution_and_are_named_in_the_report(
+    start_simulator, local_engine
+) -> None:
+    # Given a batch with three permanently broken jobs
+    catalog = sample_catalog(PROJECT, {"batch-a": 120}, not_completed_every=0)
+    broken = {
+        ("job", "batch-a-job-00003"): "job_not_found",
+        ("storage", "batch-a-job-00050"): "not_json",
+        ("job", "batch-a-job-00101"): "job_not_found",
+    }
+    simulator = start_simulator(catalog, faults=FaultPlan(permanent=broken))
+    engine = local_engine(simulator)
+    # When the batch is exported
+    result = engine.run({"project_id": PROJECT, "batch_id": "batch-a"})
+    # Then the execution fails with ExportIncomplete, pointing at the report
+    assert (result.status, result.error) == ("FAILED", "ExportIncomplete")
+    assert result.cause is not None
+    assert "report.json" in result.cause
+    # And the report names the three jobs with their error codes; the rest are exported
+    assert result.report is not None
+    failed = {entry["job_id"]: entry["error_code"] for entry in result.report["failed"]}
+    assert failed == {
+        "batch-a-job-00003": "FS_0004",
+        "batch-a-job-00050": "invalid_json",
+        "batch-a-job-00101": "FS_0004",
+    }
+    assert result.report["totals"]["exported"] == 117
+    assert len(result_keys(engine, "batch-a")) == 117
+
+
+def test_a_refused_key_fails_fast_and_writes_nothing(start_simulator, local_engine) -> None:
+    # Given an engine holding a key the API refuses
+    simulator = start_simulator(sample_catalog(PROJECT, {"batch-a": 300}))
+    engine = local_engine(simulator, key="not-the-key")
+    # When an export starts
+    result = engine.run({"project_id": PROJECT, "batch_id": "batch-a"})
+    # Then it fails with PlaymentAuthError after a single request, and wrote no result
+    assert (result.status, result.error) == ("FAILED", "PlaymentAuthError")
+    assert sum(simulator.stats.requests.values()) == 1
+    assert result_keys(engine, "batch-a") == set()
+    history = json.dumps(engine.history(result.name), default=str)
+    assert "not-the-key" not in history
+
+
+def test_invalid_input_ends_the_execution_before_any_request(start_simulator, local_engine) -> None:
+    # Given a running stack
+    simulator = start_simulator()
+    engine = local_engine(simulator)
+    # When an execution is started with a batch ID that would escape its prefix
+    result = engine.run({"project_id": PROJECT, "batch_ids": ["../x"]})
+    # Then it fails with InvalidInput naming the field, and the simulator saw nothing
+    assert (result.status, result.error) == ("FAILED", "InvalidInput")
+    assert "batch_ids[0]" in (result.cause or "")
+    assert sum(simulator.stats.requests.values()) == 0
+
+
+@pytest.mark.slow
+def test_a_fault_storm_over_1000_jobs_is_survived(start_simulator, local_engine) -> None:
+    # Given 1,000 jobs and 10% of all requests meeting a transient fault of any kind
+    catalog = sample_catalog(PROJECT, {"storm": 1000}, not_completed_every=0)
+    simulator = start_simulator(catalog, faults=FaultPlan(rate=0.10, seed=42))
+    engine = local_engine(simulator)
+    # When the batch is exported
+    result = engine.run({"project_id": PROJECT, "batch_id": "storm"})
+    # Then every job is exported, byte-identical, the faults really happened, and no key leaked
+    assert result.status == "SUCCEEDED", result.report and result.report["failed"][:3]
+    assert len(result_keys(engine, "storm")) == 1000
+    assert_byte_identical(engine, catalog, PROJECT, "storm")
+    assert sum(simulator.stats.faults.values()) > 200
+    assert simulator.stats.faults["expired"] > 0
+    assert simulator.stats.faults["truncated"] > 0
+    assert simulator.stats.key_leaks == 0
+    assert API_KEY not in json.dumps(engine.history(result.name), default=str)
+
+
+@pytest.mark.slow
+def test_a_10000_job_batch_goes_through_the_distributed_map(start_simulator, local_engine) -> None:
+    # Given one batch of 10,000 jobs with UUID IDs, as Playment's are: its page list (~400 KB)
+    # would not fit a 256 KiB state payload
+    ids = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"job/{n}")) for n in range(10_000))
+    catalog = Catalog([SimProject(PROJECT, (SimBatch("huge", tuple(SimJob(i) for i in ids)),))])
+    simulator = start_simulator(catalog)
+    engine = local_engine(simulator)
+    # When it is exported
+    result = engine.run({"project_id": PROJECT, "batch_id": "huge"})
+    # Then it finishes, every job exported, from a manifest in S3 of 100 pages
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.report is not None
+    assert result.report["totals"]["exported"] == 10_000
+    manifest = engine.read_json(f"_exports/{result.name}/pages.json")
+    assert len(manifest) == 100
+    assert len(json.dumps(manifest)) > 256 * 1024
+    assert len(engine.keys(f"_exports/{result.name}/outcomes/pages/")) == 100

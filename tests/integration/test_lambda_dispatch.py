@@ -1,0 +1,102 @@
+"""The local engine's one seam into moto. If this fails, moto moved: read lambda_dispatch.py."""
+
+import importlib.metadata
+import inspect
+import json
+
+import boto3
+import pytest
+import requests
+import requests.adapters
+from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
+
+from playment_local.engine import _placeholder_zip
+from playment_local.lambda_dispatch import (
+    MOTO_VERSION,
+    SEAM,
+    LambdaDispatch,
+    RegisteredFunction,
+    stop_intercepting_requests,
+)
+
+
+def test_moto_is_the_pinned_version() -> None:
+    # Given the version the seam was written against / Then it is the one installed
+    assert importlib.metadata.version("moto") == MOTO_VERSION
+
+
+def test_the_seam_still_has_its_shape() -> None:
+    # Given moto's Lambda function model / Then the hooked method takes (self, event)
+    method = getattr(LambdaFunction, SEAM)
+    assert list(inspect.signature(method).parameters) == ["self", "event"]
+
+
+@pytest.fixture
+def lambda_function(aws):
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client = boto3.client("lambda")
+    client.create_function(
+        FunctionName="seam-check",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _placeholder_zip()},
+    )
+    return client
+
+
+def test_an_invocation_reaches_the_registered_handler(lambda_function) -> None:
+    # Given a handler registered for a moto function, and the seam installed
+    seen = []
+    dispatch = LambdaDispatch(on_result=lambda name, event, result: seen.append((name, result)))
+    dispatch.register(
+        "seam-check",
+        RegisteredFunction("SeamCheck", lambda event, context: {"echo": event["n"]}, 30, 128),
+    )
+    dispatch.install()
+    try:
+        # When moto's Lambda API invokes it
+        answer = lambda_function.invoke(FunctionName="seam-check", Payload=json.dumps({"n": 7}))
+    finally:
+        dispatch.uninstall()
+    # Then the handler ran in-process and its result is the payload
+    assert json.loads(answer["Payload"].read()) == {"echo": 7}
+    assert "FunctionError" not in answer
+    assert seen == [("SeamCheck", {"echo": 7})]
+
+
+def test_a_handler_error_comes_back_as_a_lambda_function_error(lambda_function) -> None:
+    # Given a handler that raises
+    class InvalidInput(Exception):
+        pass
+
+    def fail(event, context):
+        raise InvalidInput("batch_ids[0]: bad")
+
+    dispatch = LambdaDispatch()
+    dispatch.register("seam-check", RegisteredFunction("SeamCheck", fail, 30, 128))
+    dispatch.install()
+    try:
+        # When invoked
+        answer = lambda_function.invoke(FunctionName="seam-check", Payload="{}")
+    finally:
+        dispatch.uninstall()
+    # Then Lambda's error shape carries the exception's class name as errorType
+    payload = json.loads(answer["Payload"].read())
+    assert answer["FunctionError"] == "Handled"
+    assert (payload["errorType"], payload["errorMessage"]) == ("InvalidInput", "batch_ids[0]: bad")
+
+
+def test_requests_go_straight_to_the_network_once_interception_stops() -> None:
+    # Given requests' real send, and moto mocking AWS
+    real_send = requests.adapters.HTTPAdapter.send
+    with mock_aws():
+        assert requests.adapters.HTTPAdapter.send is not real_send  # moto's responses patch
+        # When the engine stops moto from intercepting requests
+        stop_intercepting_requests()
+        # Then requests is unpatched while boto3 stays mocked
+        assert requests.adapters.HTTPAdapter.send is real_send
+        assert boto3.client("s3").list_buckets()["Buckets"] == []
+    assert requests.adapters.HTTPAdapter.send is real_send
