@@ -41,6 +41,9 @@ pytest: setup
 
 test: lint typecheck check-template pytest  ## every check CI runs
 
+bench: setup  ## measure throughput, memory, requests, cost and cold start (prints figures)
+	$(BIN)/python -m playment_local.bench --json .bench-figures.json
+
 lock:  ## refresh constraints.txt from a clean resolve of requirements-dev.txt
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet -r requirements-dev.txt

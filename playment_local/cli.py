@@ -235,7 +235,7 @@ def _print_summary(result: ExecutionResult, out: Path, copied: int, elapsed: flo
     totals = report.get("totals", {})
     table = Table(title=f"Export {result.name}", show_header=False, title_justify="left")
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")
     outcome = "[green]SUCCEEDED" if result.succeeded else f"[red]FAILED ({result.error})"
     table.add_row("status", outcome)
     table.add_row("jobs", str(totals.get("jobs", 0)))

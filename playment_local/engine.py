@@ -10,6 +10,7 @@ re-implemented here: moto's engine runs ``statemachine/export.asl.json`` as writ
 
 import io
 import json
+import sys
 import threading
 import time
 import uuid
@@ -54,12 +55,14 @@ class Progress:
     skipped: int = 0
     failed: int = 0
     settled_by_listing: int = 0
+    durations: dict[str, list[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, function: str, _event: Any, result: Any) -> None:
+    def record(self, function: str, _event: Any, result: Any, duration_s: float) -> None:
         if not isinstance(result, dict):
             return
         with self._lock:
+            self.durations.setdefault(function, []).append(duration_s)
             if function == "ListPagesFunction":
                 self.pages_total = int(result.get("pages", 0))
                 self.settled_by_listing = int(result.get("jobs_settled", 0))
@@ -73,6 +76,7 @@ class Progress:
         with self._lock:
             self.pages_total, self.pages_done, self.settled_by_listing = None, 0, 0
             self.exported = self.skipped = self.failed = 0
+            self.durations = {}
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,12 @@ class LocalEngine:
             self._dispatch.register(
                 name, RegisteredFunction(spec.logical_id, handler, spec.timeout, spec.memory_size)
             )
+        # No CloudWatch here, so metrics are disabled; but Powertools keeps disabled metrics
+        # until a flush that never comes. Drop them after each invocation, or a long local
+        # run grows without bound.
+        observability = sys.modules.get("exporter_runtime.observability")
+        if observability is not None:
+            self._dispatch.after_each = observability.metrics.clear_metrics
 
     def _create_role(self) -> str:
         iam = boto3.client("iam", region_name=REGION)

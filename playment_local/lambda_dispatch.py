@@ -12,6 +12,7 @@ the seam moves.
 
 import json
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from playment_local.lambda_loader import Handler
 MOTO_VERSION = "5.2.5"
 SEAM = "_invoke_lambda"
 
-InvocationListener = Callable[[str, Any, Any], None]
+# Told of every successful invocation: (logical id, event, result, duration in seconds).
+InvocationListener = Callable[[str, Any, Any, float], None]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class LambdaDispatch:
     def __init__(self, on_result: InvocationListener | None = None) -> None:
         self._functions: dict[str, RegisteredFunction] = {}
         self._on_result = on_result
+        self.after_each: Callable[[], None] | None = None
         self._original: Any = None
         self._lock = threading.Lock()
 
@@ -78,6 +81,7 @@ class LambdaDispatch:
         context = LocalLambdaContext(
             function_name=name, timeout_s=function.timeout_s, memory_limit_in_mb=function.memory_mb
         )
+        started = time.monotonic()
         try:
             result = function.handler(event, context)
         except Exception as error:  # noqa: BLE001 - reported to the engine as Lambda would
@@ -87,8 +91,11 @@ class LambdaDispatch:
                 "stackTrace": traceback.format_tb(error.__traceback__)[-3:],
             }
             return json.dumps(payload), True, ""
+        finally:
+            if self.after_each is not None:
+                self.after_each()
         if self._on_result is not None:
-            self._on_result(function.logical_id, event, result)
+            self._on_result(function.logical_id, event, result, time.monotonic() - started)
         return json.dumps(result), False, ""
 
 

@@ -1,7 +1,6 @@
 """Fixtures every tier shares: fake AWS credentials, moto, the Playment simulator."""
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
+from playment_local.moto_server import moto_server as run_moto_server
 from playment_local.simulator import Catalog, Simulator, sample_catalog
 
 REGION = "us-east-1"
@@ -87,35 +87,9 @@ def simulator(start_simulator: Callable[..., Simulator]) -> Simulator:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    """S3 and friends served by ``moto_server`` in a process of its own, on a free port."""
-    import socket
-    import subprocess
-    import time
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    executable = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(executable), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1).close()  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("moto_server did not start")
+    """S3 and Secrets Manager served by ``moto_server`` in a process of its own."""
+    with run_moto_server() as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"

@@ -50,7 +50,9 @@ def lambda_function(aws):
 def test_an_invocation_reaches_the_registered_handler(lambda_function) -> None:
     # Given a handler registered for a moto function, and the seam installed
     seen = []
-    dispatch = LambdaDispatch(on_result=lambda name, event, result: seen.append((name, result)))
+    dispatch = LambdaDispatch(
+        on_result=lambda name, event, result, seconds: seen.append((name, result))
+    )
     dispatch.register(
         "seam-check",
         RegisteredFunction("SeamCheck", lambda event, context: {"echo": event["n"]}, 30, 128),

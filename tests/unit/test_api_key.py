@@ -33,3 +33,13 @@ def test_the_key_is_cached_for_five_minutes(secrets) -> None:
     secrets.put_secret_value(SecretId=arn, SecretString="second")
     # Then the cached value is served: one Secrets Manager call per container per 5 minutes
     assert read_api_key(arn) == "first"
+
+
+def test_a_secret_with_no_value_yet_says_what_to_do(secrets) -> None:
+    # Given a secret created empty, as the stack creates it
+    arn = secrets.create_secret(Name="empty")["ARN"]
+    # When the key is read / Then the error names the secret and says to put the key in
+    with pytest.raises(PlaymentAuthError) as raised:
+        read_api_key(arn)
+    assert arn in str(raised.value)
+    assert "put the Playment API key into it" in str(raised.value)

@@ -19,7 +19,13 @@ def read_api_key(secret_id: str) -> str:
     Raises ``PlaymentAuthError`` when the secret holds no usable key; the message names the
     secret, never its value.
     """
-    value = parameters.get_secret(secret_id, max_age=CACHE_SECONDS)
+    try:
+        value = parameters.get_secret(secret_id, max_age=CACHE_SECONDS)
+    except parameters.exceptions.GetParameterError as error:
+        # A secret created by the stack has no value until someone puts the key in.
+        raise PlaymentAuthError(
+            f"could not read the API key from secret {secret_id}: {_reason(error)}"
+        ) from None
     if isinstance(value, bytes):
         value = value.decode("utf-8")
     return api_key_from_secret_string(str(value), secret_id)
@@ -41,3 +47,11 @@ def api_key_from_secret_string(value: str, secret_id: str) -> str:
     if not text:
         raise PlaymentAuthError(f"secret {secret_id} is empty: put the Playment API key into it")
     return text
+
+
+def _reason(error: Exception) -> str:
+    cause = error.__cause__ or error.__context__ or error
+    code = getattr(cause, "response", {}).get("Error", {}).get("Code")
+    if code == "ResourceNotFoundException":
+        return "it has no value yet (put the Playment API key into it) or does not exist"
+    return code or type(cause).__name__

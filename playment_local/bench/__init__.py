@@ -1,0 +1,1 @@
+"""`make bench`: throughput, memory, request counts, cost and cold start, measured."""

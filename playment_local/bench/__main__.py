@@ -1,0 +1,88 @@
+"""``make bench``: every figure, measured the same way each time, printed; nothing asserted.
+
+python -m playment_local.bench [--runs N] [--only throughput,container,requests,cost,imports]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from playment_local.bench import cold_start, container, cost, request_counts, throughput
+from playment_local.bench.measure import RUNS, AwsCallCounter
+
+SECTIONS = ("requests", "throughput", "container", "cost", "imports")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m playment_local.bench")
+    parser.add_argument("--runs", type=int, default=RUNS, help="runs per figure (median)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--json", type=Path, default=None, help="also write figures here")
+    args = parser.parse_args(argv)
+    sections = set(args.only.split(","))
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    }.items():  # fmt: skip
+        os.environ.setdefault(name, value)
+    counter = AwsCallCounter()
+    counter.install()  # before any boto3 session exists
+    print(
+        f"playment-exporter benchmarks, {datetime.date.today()}, {platform.python_version()}, "
+        f"{os.cpu_count()} cores, {platform.machine()}; median of {args.runs} runs\n",
+        flush=True,
+    )
+    recorded: dict[str, Any] = {}
+    page_seconds = list_seconds = report_seconds = secrets_calls = None
+    if "requests" in sections:
+        figures = request_counts.measure(counter)
+        recorded["requests"] = figures.__dict__
+        print(request_counts.format_requests(figures), "\n", flush=True)
+        secrets_calls = figures.aws.get("secretsmanager:GetSecretValue")
+    if "throughput" in sections:
+        sweep, baseline = throughput.run(args.runs)
+        recorded["throughput"] = {"sweep": [f.__dict__ for f in sweep], "baseline": baseline}
+        print(throughput.format_throughput(sweep, baseline), "\n", flush=True)
+        default_run = next(
+            f for f in sweep if (f.max_concurrency, f.page_workers) == throughput.DEFAULT
+        )
+        list_seconds = default_run.list_s / (throughput.JOBS / 100)
+        # The report reads one outcome object per page: scale its time to a million jobs' pages.
+        report_seconds = default_run.report_s * (1_000_000 / throughput.JOBS)
+    if "container" in sections:
+        speed = container.measure_speed(args.runs)
+        memory = container.measure_memory(args.runs)
+        recorded["container"] = {"speed": [f.__dict__ for f in speed],
+                                 "memory": [m.__dict__ for m in memory]}  # fmt: skip
+        print(container.format_container(speed, memory), "\n", flush=True)
+        default = next(f for f in speed if f.workers == throughput.DEFAULT[1])
+        page_seconds = 100 / default.jobs_per_s
+    if "cost" in sections:
+        inputs = cost.CostInputs(
+            jobs=1_000_000,
+            fetch_page_seconds=page_seconds or 2.0,
+            list_seconds_per_100_jobs=list_seconds or 0.15,
+            report_seconds=report_seconds or 5.0,
+            secrets_calls=secrets_calls,
+        )
+        measured = "measured" if page_seconds and list_seconds else "assumed (not run)"
+        print(f"Cost model inputs ({measured}): FetchResult {inputs.fetch_page_seconds:.2f} s "
+              f"per page, ListPages {inputs.list_seconds_per_100_jobs:.3f} s per 100 jobs, "
+              f"WriteReport {inputs.report_seconds:.1f} s")  # fmt: skip
+        print(cost.format_estimate(cost.estimate(inputs)), "\n", flush=True)
+    if "imports" in sections:
+        times = cold_start.handler_import_times(runs=args.runs)
+        recorded["imports_ms"] = times
+        print(cold_start.format_import_times(times), "\n", flush=True)
+    if args.json is not None:
+        args.json.write_text(json.dumps(recorded, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
