@@ -75,8 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--api-url", required=True, help="e.g. https://api.playment.io/v1")
     run.add_argument("--project-id", required=True)
-    run.add_argument(
-        "--batch-id", action="append", required=True, help="repeat for several batches"
+    batches = run.add_mutually_exclusive_group(required=True)
+    batches.add_argument("--batch-id", action="append", help="repeat for several batches")
+    batches.add_argument(
+        "--all-batches",
+        action="store_true",
+        help="every batch of the project that has completed jobs",
     )
     run.add_argument("--out", type=Path, required=True, help="folder to write results into")
     run.add_argument(
@@ -126,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     api_key = os.environ.get(KEY_VARIABLE, "").strip()
     if not api_key:
         raise UsageError(f"set {KEY_VARIABLE} to your Playment API key")
-    request = _request(args.project_id, args.batch_id, args.overwrite)
+    request = _request(args.project_id, args.batch_id, args.overwrite, args.all_batches)
     _check_api_url(args.api_url)
     return _export(args, args.api_url, api_key, request)
 
@@ -152,10 +156,12 @@ def _export(args: argparse.Namespace, api_url: str, api_key: str, request: Expor
         parameters=parameters,
         log_level="INFO" if args.verbose else "WARNING",
     ) as engine:
-        seeded = engine.seed_from(out, list(request.batch_ids)) if not request.overwrite else 0
-        name = engine.start_export(request.model_dump(mode="json"))
+        known = None if request.all_batches else list(request.batch_ids)
+        seeded = 0 if request.overwrite else engine.seed_from(out, known)
+        name = engine.start_export(_execution_input(request))
         result = _follow(engine, name)
-        copied = engine.copy_to(out, [f"{batch}/" for batch in request.batch_ids])
+        exported = (result.report or {}).get("batch_ids") or list(request.batch_ids)
+        copied = engine.copy_to(out, [f"{batch}/" for batch in exported])
         engine.copy_to(out, [f"_exports/{name}/"])
     _print_summary(result, out, copied - seeded, time.monotonic() - started)
     return EXIT_OK if result.succeeded else EXIT_INCOMPLETE
@@ -194,15 +200,29 @@ def _follow(engine: LocalEngine, name: str) -> ExecutionResult:
 # -- input checks ------------------------------------------------------------------------
 
 
-def _request(project_id: str, batch_ids: list[str], overwrite: bool) -> ExportRequest:
+def _request(
+    project_id: str, batch_ids: list[str] | None, overwrite: bool, all_batches: bool = False
+) -> ExportRequest:
+    document: dict[str, object] = {"project_id": project_id, "overwrite": overwrite}
+    if all_batches:
+        document["all_batches"] = True
+    else:
+        document["batch_ids"] = batch_ids
     try:
-        return ExportRequest.from_input(
-            {"project_id": project_id, "batch_ids": batch_ids, "overwrite": overwrite}
-        )
+        return ExportRequest.from_input(document)
     except InvalidInput as error:
         flag = _FLAG_OF_FIELD.get(error.field.split("[")[0], error.field)
         problem = str(error).split(": ", 1)[-1]
         raise UsageError(f"{flag}: {problem}") from None
+
+
+def _execution_input(request: ExportRequest) -> dict[str, object]:
+    """The request as an execution input, in the contract's own shape."""
+    if request.all_batches:
+        return {"project_id": request.project_id, "all_batches": True,
+                "overwrite": request.overwrite}  # fmt: skip
+    return {"project_id": request.project_id, "batch_ids": list(request.batch_ids),
+            "overwrite": request.overwrite}  # fmt: skip
 
 
 def _check_api_url(api_url: str) -> None:

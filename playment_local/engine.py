@@ -203,8 +203,14 @@ class LocalEngine:
             for item in page.get("Contents", [])
         ]
 
-    def seed_from(self, directory: Path, batch_ids: list[str]) -> int:
-        """Put results exported earlier into the bucket, so a re-run is incremental."""
+    def seed_from(self, directory: Path, batch_ids: list[str] | None = None) -> int:
+        """Put results exported earlier into the bucket, so a re-run is incremental.
+
+        ``None``: every batch folder in ``directory`` (an export of all of a project's batches).
+        """
+        if batch_ids is None:
+            folders = sorted(directory.iterdir()) if directory.is_dir() else []
+            batch_ids = [f.name for f in folders if f.is_dir() and not f.name.startswith("_")]
         count = 0
         for batch_id in batch_ids:
             folder = directory / batch_id

@@ -146,3 +146,28 @@ def test_demo_runs_with_nothing_to_set_up(tmp_path, capsys) -> None:
     assert status == 0
     assert len(list(tmp_path.glob("batch-*/*.json"))) > 300
     assert "SUCCEEDED" in capsys.readouterr().out
+
+
+def test_run_all_batches_into_a_folder_then_again(
+    start_simulator, tmp_path, with_key, capsys
+) -> None:
+    # Given a project of two batches
+    simulator = start_simulator(sample_catalog(PROJECT, {"x-1": 40, "x-2": 25}))
+    # When the whole project is exported, then exported again into the same folder
+    assert main(run_args(simulator, tmp_path, "--all-batches")) == 0
+    downloads = simulator.stats.requests["storage"]
+    assert main(run_args(simulator, tmp_path, "--all-batches")) == 0
+    # Then both batches are in the folder, and the second run downloaded nothing
+    assert len(list((tmp_path / "x-1").glob("*.json"))) == 40 - 40 // 9
+    assert len(list((tmp_path / "x-2").glob("*.json"))) == 25 - 25 // 9
+    assert simulator.stats.requests["storage"] == downloads
+
+
+def test_batch_ids_and_all_batches_do_not_mix(start_simulator, tmp_path, with_key, capsys) -> None:
+    # When both are given / Then argparse refuses with exit 2 before anything starts
+    simulator = start_simulator()
+    with pytest.raises(SystemExit) as raised:
+        main(run_args(simulator, tmp_path, "--all-batches", "--batch-id", "b"))
+    assert raised.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
+    assert sum(simulator.stats.requests.values()) == 0

@@ -164,3 +164,29 @@ def test_a_10000_job_batch_goes_through_the_distributed_map(start_simulator, loc
     assert len(manifest) == 100
     assert len(json.dumps(manifest)) > 256 * 1024
     assert len(engine.keys(f"_exports/{result.name}/outcomes/pages/")) == 100
+
+
+def test_a_whole_project_exports_every_batch_with_completed_jobs(
+    start_simulator, local_engine
+) -> None:
+    # Given a project of four batches, one of them empty
+    batches = {"p-1": 120, "p-2": 45, "p-empty": 0, "p-4": 30}
+    catalog = sample_catalog(PROJECT, batches)
+    simulator = start_simulator(catalog)
+    engine = local_engine(simulator)
+    # When the project is exported with all_batches
+    result = engine.run({"project_id": PROJECT, "all_batches": True})
+    # Then the three batches with jobs are exported, byte-identical, from one execution
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.report is not None
+    assert result.report["batch_ids"] == ["p-1", "p-2", "p-4"]
+    for batch_id in ("p-1", "p-2", "p-4"):
+        assert_byte_identical(engine, catalog, PROJECT, batch_id)
+    assert engine.keys("p-empty/") == []
+    # When it runs again / Then it is incremental: no job is fetched twice
+    downloads = simulator.stats.requests["storage"]
+    again = engine.run({"project_id": PROJECT, "all_batches": True})
+    assert again.succeeded
+    assert simulator.stats.requests["storage"] == downloads
+    assert again.report is not None
+    assert again.report["totals"]["exported"] == 0

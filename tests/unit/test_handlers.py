@@ -7,6 +7,7 @@ import json
 import pytest
 
 from playment_exporter.errors import InvalidInput, PlaymentAuthError
+from playment_local.simulator import sample_catalog
 from tests.conftest import API_KEY, BUCKET, load_event
 
 
@@ -129,3 +130,35 @@ def test_write_report_on_the_sample_event_after_a_full_page(invoke, s3) -> None:
         "bytes": result["totals"]["bytes"],
     }
     assert result["totals"]["bytes"] > 0
+
+
+def test_list_pages_takes_every_batch_with_completed_jobs(invoke, s3, start_simulator) -> None:
+    # Given a project of four batches, one of them empty, exported with all_batches
+    catalog = sample_catalog("proj", {"b1": 120, "b2": 30, "empty": 0, "b4": 5})
+    simulator = start_simulator(catalog)
+    event = {"execution": "all-batches", "input": {"project_id": "proj", "all_batches": True}}
+    # When ListPages runs
+    result = invoke("list_pages", event, PLAYMENT_API_URL=simulator.api_url)
+    # Then the batches come from the project's details, the empty one left out and said so
+    assert result["batch_ids"] == ["b1", "b2", "b4"]
+    assert result["batches_left_out"] == [{"batch_id": "empty", "reason": "no completed jobs"}]
+    assert result["jobs_listed"] == 155
+    assert simulator.stats.requests["details"] == 1
+    assert simulator.stats.requests["list"] == 2 + 1 + 1
+
+
+@pytest.mark.parametrize(
+    ("bad_input", "field"),
+    [
+        ({"project_id": "p", "all_batches": True, "batch_id": "b"}, "batch_id"),
+        ({"project_id": "p", "all_batches": "yes"}, "all_batches"),
+    ],
+)
+def test_all_batches_is_checked_like_any_field(invoke, simulator, bad_input, field) -> None:
+    # Given all_batches mixed with batch IDs, or not a boolean
+    event = {"execution": "x", "input": bad_input}
+    # When ListPages runs / Then InvalidInput names the field, and nothing was asked
+    with pytest.raises(InvalidInput) as raised:
+        invoke("list_pages", event)
+    assert str(raised.value).startswith(field + ":")
+    assert sum(simulator.stats.requests.values()) == 0

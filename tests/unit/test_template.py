@@ -525,6 +525,6 @@ def test_the_sample_execution_inputs_are_valid(name: str) -> None:
     # When it is checked as ListPages checks it
     request = ExportRequest.from_input(document)
 
-    # Then it names the demo project and at least one batch
+    # Then it names the demo project and at least one batch, or all of them
     assert request.project_id == "demo-project"
-    assert request.batch_ids
+    assert request.batch_ids or request.all_batches

@@ -1,7 +1,9 @@
 """What an export is asked to do, checked before anything is requested.
 
 The same input comes from the console, the API body, the schedule and the command line:
-``{"project_id": "P", "batch_ids": ["B1", ...], "overwrite": false}`` (``batch_id`` for one).
+``{"project_id": "P", "batch_ids": ["B1", ...], "overwrite": false}`` (``batch_id`` for one),
+or ``{"project_id": "P", "all_batches": true}`` for every batch of the project that has
+completed jobs, as the project's details list them when the export runs.
 """
 
 from typing import Any, Self
@@ -11,14 +13,15 @@ from pydantic import BaseModel, ConfigDict
 from playment_exporter.errors import InvalidInput
 from playment_exporter.ids import validate_id
 
-KNOWN_FIELDS = frozenset({"project_id", "batch_ids", "batch_id", "overwrite"})
+KNOWN_FIELDS = frozenset({"project_id", "batch_ids", "batch_id", "all_batches", "overwrite"})
 
 
 class ExportRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     project_id: str
-    batch_ids: tuple[str, ...]
+    batch_ids: tuple[str, ...] = ()
+    all_batches: bool = False
     overwrite: bool = False
 
     @classmethod
@@ -34,10 +37,20 @@ class ExportRequest(BaseModel):
         if "project_id" not in document:
             raise InvalidInput("project_id", "is required")
         project_id = validate_id("project_id", document["project_id"])
-        overwrite = document.get("overwrite", False)
-        if not isinstance(overwrite, bool):
-            raise InvalidInput("overwrite", "must be true or false")
+        overwrite = _flag(document, "overwrite")
+        if _flag(document, "all_batches"):
+            named = sorted({"batch_id", "batch_ids"} & set(document))
+            if named:
+                raise InvalidInput(named[0], "give all_batches or batch IDs, not both")
+            return cls(project_id=project_id, all_batches=True, overwrite=overwrite)
         return cls(project_id=project_id, batch_ids=_batch_ids(document), overwrite=overwrite)
+
+
+def _flag(document: dict[str, Any], name: str) -> bool:
+    value = document.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(name, "must be true or false")
+    return value
 
 
 def _batch_ids(document: dict[str, Any]) -> tuple[str, ...]:
@@ -46,7 +59,7 @@ def _batch_ids(document: dict[str, Any]) -> tuple[str, ...]:
     if "batch_id" in document:
         return (validate_id("batch_id", document["batch_id"]),)
     if "batch_ids" not in document:
-        raise InvalidInput("batch_ids", "is required (or batch_id for one batch)")
+        raise InvalidInput("batch_ids", "is required (or batch_id for one, or all_batches: true)")
     batch_ids = document["batch_ids"]
     if not isinstance(batch_ids, list) or not batch_ids:
         raise InvalidInput("batch_ids", "must be a non-empty list of batch IDs")

@@ -1,9 +1,10 @@
 """Plan an export: page through each batch and write the manifest of jobs left to fetch.
 
-Jobs that need no call are settled here, from the listing alone: a job the list shows as not
-completed, a job already exported (unless overwriting), a job whose ID is not a safe key. Only
-the rest are cut into pages of ``page_size`` for the distributed Map. What comes back is totals
-only: the job IDs stay in S3, out of the 256 KiB state payload.
+With ``all_batches``, the batches are the project's, from its details, less those with no
+completed jobs. Jobs that need no call are settled here, from the listing alone: a job the
+list shows as not completed, a job already exported (unless overwriting), a job whose ID is
+not a safe key. Only the rest are cut into pages of ``page_size`` for the distributed Map.
+What comes back is totals only: the job IDs stay in S3, out of the 256 KiB state payload.
 """
 
 from pydantic import BaseModel
@@ -20,6 +21,11 @@ from playment_exporter.run_records import RunRecords
 PAGE_SIZE = 100
 
 
+class LeftOutBatch(BaseModel):
+    batch_id: str
+    reason: str
+
+
 class ListingSummary(BaseModel):
     """ListPages' result, which the state machine carries to the Map and the report."""
 
@@ -28,6 +34,7 @@ class ListingSummary(BaseModel):
     manifest_key: str
     project_id: str
     batch_ids: list[str]
+    batches_left_out: list[LeftOutBatch] = []
     overwrite: bool
     pages: int
     jobs_listed: int
@@ -46,7 +53,12 @@ def list_export_pages(
 ) -> ListingSummary:
     manifest: list[JobPage] = []
     listed = settled = 0
-    for batch_id in request.batch_ids:
+    batch_ids, left_out = (
+        _project_batches(client, request.project_id, deadline)
+        if request.all_batches
+        else (list(request.batch_ids), [])
+    )
+    for batch_id in batch_ids:
         already = set() if request.overwrite else store.exported_job_ids(batch_id)
         plan = _BatchPlan(request.project_id, batch_id, page_size, already)
         for api_page in client.list_batch_pages(request.project_id, batch_id, deadline=deadline):
@@ -62,13 +74,33 @@ def list_export_pages(
         bucket=records.bucket,
         manifest_key=records.manifest_key,
         project_id=request.project_id,
-        batch_ids=list(request.batch_ids),
+        batch_ids=batch_ids,
+        batches_left_out=left_out,
         overwrite=request.overwrite,
         pages=len(manifest),
         jobs_listed=listed,
         jobs_to_fetch=sum(len(page.job_ids) for page in manifest),
         jobs_settled=settled,
     )
+
+
+def _project_batches(
+    client: PlaymentClient, project_id: str, deadline: float | None
+) -> tuple[list[str], list[LeftOutBatch]]:
+    """The project's batches that have completed jobs, from its details, as listed now."""
+    chosen: list[str] = []
+    left_out: list[LeftOutBatch] = []
+    for batch in client.get_project_details(project_id, deadline=deadline).batches:
+        try:
+            validate_id("batch_id", batch.id)
+        except InvalidInput as error:
+            left_out.append(LeftOutBatch(batch_id=batch.id[:200], reason=str(error)))
+            continue
+        if batch.completed_jobs == 0:
+            left_out.append(LeftOutBatch(batch_id=batch.id, reason="no completed jobs"))
+        elif batch.id not in chosen:
+            chosen.append(batch.id)
+    return chosen, left_out
 
 
 class _BatchPlan:
