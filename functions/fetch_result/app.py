@@ -37,6 +37,7 @@ class FetchResultEvent(BaseModel):
 
     execution: str
     overwrite: bool = False
+    include_referenced: bool = False
     page: JobPage
 
 
@@ -62,6 +63,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         store,
         page,
         overwrite=request.overwrite,
+        include_referenced=request.include_referenced,
         workers=settings.page_workers,
         deadline=deadline_from(context, SAFETY_MARGIN_S),
     )

@@ -13,8 +13,11 @@ from playment_local.simulator.catalog import SimBatch
 from playment_local.simulator.http_base import SimulatorHandler
 from playment_local.simulator.paging import InvalidPageToken, batch_page
 from playment_local.simulator.urls import (
+    PRIVATE_FILES_BASE,
     PRIVATE_PREFIX,
     SIGNED_PREFIX,
+    file_path,
+    parse_file_path,
     parse_result_path,
     result_path,
 )
@@ -42,6 +45,7 @@ class ApiRoute:
     key: str = ""
     project_id: str = ""
     item_id: str = ""
+    file_name: str = ""  # an attachment for a file a segmentation result references
 
 
 def route(path: str, query: dict[str, list[str]], storage_url: str) -> ApiRoute:
@@ -56,6 +60,13 @@ def route(path: str, query: dict[str, list[str]], storage_url: str) -> ApiRoute:
             return ApiRoute("job", job_id, project_id, job_id)
         case ["projects", project_id, "details"] if project_id:
             return ApiRoute("details", project_id, project_id)
+        case ["attachments"] if query.get("url", [""])[0].startswith(PRIVATE_FILES_BASE + "/"):
+            url = query["url"][0]
+            file_ids = parse_file_path("/", urlsplit(url).path)
+            if file_ids is None:
+                return ApiRoute("attachment")
+            project_id, job_id, name = file_ids
+            return ApiRoute("attachment", f"{job_id}/{name}", project_id, job_id, name)
         case ["attachments"]:
             ids = _private_ids(query.get("url", [""])[0], storage_url)
             project_id, job_id = ids if ids is not None else ("", "")
@@ -175,7 +186,14 @@ class ApiHandler(SimulatorHandler):
         if not request.item_id or sim.catalog.job(request.project_id, request.item_id) is None:
             self.send_error_envelope(400, "invalid_request_error", "Invalid attachment url")
             return
-        path = result_path(SIGNED_PREFIX, request.project_id, request.item_id)
+        if request.file_name:
+            found = sim.catalog.file_body(request.project_id, request.item_id, request.file_name)
+            if found is None:
+                self.send_error_envelope(400, "invalid_request_error", "Invalid attachment url")
+                return
+            path = file_path(SIGNED_PREFIX, request.project_id, request.item_id, request.file_name)
+        else:
+            path = result_path(SIGNED_PREFIX, request.project_id, request.item_id)
         expires = int(time.time() + sim.url_ttl)
         query = urlencode({"expires": expires, "signature": sim.signer.sign(path, expires)})
         location = f"{sim.storage_url}{path}?{query}"

@@ -46,6 +46,28 @@ def small_body(job_id: str) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
+def segmentation_body(job_id: str, urls: list[str]) -> bytes:
+    """A segmentation result: a legend, and ``url`` fields (top level and per frame) that
+    point at the job's private mask and point-cloud files."""
+    rng = _rng_for(job_id, "segmentation")
+    legend = {label: [rng.randrange(256) for _ in range(3)] for label in _LABELS[:4]}
+    document: dict[str, object] = {"legend": legend, "url": urls[0], "job_id": job_id}
+    if len(urls) > 1:
+        document["frames"] = [{"frame": n, "url": url} for n, url in enumerate(urls[1:])]
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def referenced_file_body(job_id: str, name: str) -> bytes:
+    """A file's deterministic bytes: a PNG signature or a PCD header, then seeded data."""
+    rng = _rng_for(job_id, f"file:{name}")
+    size = rng.randint(3_000, 20_000)
+    if name.endswith(".pcd"):
+        head = b"# .PCD v0.7\nFIELDS x y z intensity\nSIZE 4 4 4 4\nTYPE F F F F\nDATA binary\n"
+    else:
+        head = b"\x89PNG\r\n\x1a\n"
+    return head + rng.randbytes(size)
+
+
 def small_annotation_count(job_id: str) -> int:
     return _rng_for(job_id, "count").randint(6, 9)
 

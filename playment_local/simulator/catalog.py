@@ -9,9 +9,12 @@ from typing import Literal
 
 from playment_local.simulator.bodies import (
     LargeBody,
+    referenced_file_body,
+    segmentation_body,
     small_annotation_count,
     small_body,
 )
+from playment_local.simulator.urls import referenced_file_url
 
 LastPageToken = Literal["absent", "null", "empty", "repeat"]
 LAST_PAGE_TOKEN_STYLES: tuple[LastPageToken, ...] = ("absent", "null", "empty", "repeat")
@@ -35,8 +38,11 @@ class SimJob:
     status: str = COMPLETED
     body_size: int | None = None
     reference_id: str = ""
+    referenced: tuple[str, ...] = ()  # a segmentation result: the files its url fields name
 
     def __post_init__(self) -> None:
+        if self.referenced and self.body_size is not None:
+            raise ValueError(f"job {self.id}: a segmentation result has no body_size")
         if self.body_size is not None and self.body_size < 2:
             raise ValueError(f"job {self.id}: body_size must be at least 2, got {self.body_size}")
 
@@ -133,18 +139,37 @@ class Catalog:
                 self._large_cache[(project_id, job.id)] = body
             return body
 
+    def _small_body(self, project_id: str, job: SimJob) -> bytes:
+        if job.referenced:
+            urls = [referenced_file_url(project_id, job.id, name) for name in job.referenced]
+            return segmentation_body(job.id, urls)
+        return small_body(job.id)
+
     def body_chunks(self, project_id: str, job_id: str) -> Iterator[bytes]:
         """The exact bytes storage serves for that job's result, in chunks."""
         job = self._require_job(project_id, job_id)
         if job.body_size is None:
-            return iter((small_body(job.id),))
+            return iter((self._small_body(project_id, job),))
         return self._large_body(project_id, job).chunks()
 
     def body_length(self, project_id: str, job_id: str) -> int:
         job = self._require_job(project_id, job_id)
         if job.body_size is None:
-            return len(small_body(job.id))
+            return len(self._small_body(project_id, job))
         return job.body_size
+
+    def file_body(self, project_id: str, job_id: str, name: str) -> bytes | None:
+        """The bytes of a file the job's result references, or None if it names no such file."""
+        entry = self.job(project_id, job_id)
+        if entry is None or name not in entry.job.referenced:
+            return None
+        return referenced_file_body(job_id, name)
+
+    def file_sha256(self, project_id: str, job_id: str, name: str) -> str:
+        body = self.file_body(project_id, job_id, name)
+        if body is None:
+            raise KeyError(f"job {job_id!r} references no file {name!r}")
+        return hashlib.sha256(body).hexdigest()
 
     def body_sha256(self, project_id: str, job_id: str) -> str:
         """Hex SHA-256 of the body, computed by streaming (and remembered)."""

@@ -7,7 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 from playment_local.simulator.http_base import SimulatorHandler
-from playment_local.simulator.urls import PRIVATE_PREFIX, SIGNED_PREFIX, parse_result_path
+from playment_local.simulator.urls import (
+    PRIVATE_PREFIX,
+    SIGNED_PREFIX,
+    parse_file_path,
+    parse_result_path,
+)
 
 _NOT_JSON_BODY = (
     b"<html><head><title>502 Bad Gateway</title></head>"
@@ -51,6 +56,10 @@ class StorageHandler(SimulatorHandler):
             sim.stats.count_request("private")
             self.send_s3_error(403, "AccessDenied", "Access Denied")
             return
+        file_ids = parse_file_path(SIGNED_PREFIX, url.path)
+        if file_ids is not None:
+            self.serve_file(url.path, parse_qs(url.query), *file_ids)
+            return
         ids = parse_result_path(SIGNED_PREFIX, url.path)
         if ids is None:
             sim.stats.count_request("unknown")
@@ -66,6 +75,33 @@ class StorageHandler(SimulatorHandler):
         fault = sim.fault_for("storage", job_id)
         if fault is None:
             self.send_result(project_id, job_id)
+        else:
+            self.send_fault(fault, project_id, job_id)
+
+    def serve_file(
+        self, path: str, query: dict[str, list[str]], project_id: str, job_id: str, name: str
+    ) -> None:
+        """A file a segmentation result references; faults are keyed ``<job>/<name>``."""
+        sim = self.simulator
+        sim.stats.count_request("storage")
+        if not self.signature_valid(path, query):
+            return
+        body = sim.catalog.file_body(project_id, job_id, name)
+        if body is None:
+            self.send_s3_error(404, "NoSuchKey", "The specified key does not exist.")
+            return
+        fault = sim.fault_for("storage", f"{job_id}/{name}")
+        if fault is None:
+            content_type = "image/png" if name.endswith(".png") else "application/octet-stream"
+            self.send_bytes(200, body, content_type)
+        elif fault == "truncated":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+        elif fault == "not_json":
+            self.send_s3_error(404, "NoSuchKey", "The specified key does not exist.")
         else:
             self.send_fault(fault, project_id, job_id)
 

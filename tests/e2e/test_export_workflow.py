@@ -14,7 +14,7 @@ from playment_local.simulator import (
     sample_catalog,
 )
 from tests.conftest import API_KEY
-from tests.e2e.conftest import assert_byte_identical, completed, result_keys
+from tests.e2e.conftest import assert_byte_identical, completed, result_keys, stored_sha256
 
 PROJECT = "demo-project"
 THREE_STYLES = {"b-absent": 230, "b-null": 200, "b-empty": 101}
@@ -190,3 +190,37 @@ def test_a_whole_project_exports_every_batch_with_completed_jobs(
     assert simulator.stats.requests["storage"] == downloads
     assert again.report is not None
     assert again.report["totals"]["exported"] == 0
+
+
+def segmentation_catalog() -> Catalog:
+    jobs = tuple(
+        SimJob(f"seg-{n:03d}", referenced=("mask.png", f"cloud-{n}.pcd", "frame-1.png"))
+        for n in range(12)
+    )
+    return Catalog([SimProject(PROJECT, (SimBatch("seg", jobs),))])
+
+
+def test_segmentation_results_come_with_their_masks(start_simulator, local_engine) -> None:
+    # Given a segmentation batch whose results point at masks and point clouds, and one job
+    # whose second file is missing from storage
+    catalog = segmentation_catalog()
+    broken = FaultPlan(permanent={("storage", "seg-007/cloud-7.pcd"): "not_json"})
+    simulator = start_simulator(catalog, faults=broken)
+    engine = local_engine(simulator)
+    # When the batch is exported with include_referenced
+    result = engine.run({"project_id": PROJECT, "batch_id": "seg", "include_referenced": True})
+    # Then every other job's result and files are stored byte-identical beside each other
+    assert (result.status, result.error) == ("FAILED", "ExportIncomplete")
+    for n in (m for m in range(12) if m != 7):
+        job_id = f"seg-{n:03d}"
+        assert stored_sha256(engine, f"seg/{job_id}.json") == catalog.body_sha256(PROJECT, job_id)
+        for name in ("mask.png", f"cloud-{n}.pcd", "frame-1.png"):
+            key = f"seg/{job_id}/{name}"
+            assert stored_sha256(engine, key) == catalog.file_sha256(PROJECT, job_id, name)
+    # And the broken job is failed, the report names the file, and nothing of it is left
+    assert result.report is not None
+    (failed,) = result.report["failed"]
+    assert failed["job_id"] == "seg-007"
+    assert "cloud-7.pcd" in failed["message"]
+    assert engine.keys("seg/seg-007") == []
+    assert simulator.stats.key_leaks == 0

@@ -212,3 +212,24 @@ def test_the_key_never_reaches_logs_or_outcomes(start_simulator, exporter, caplo
     said = caplog.text + "".join(r.model_dump_json() for r in results) + repr(client)
     assert API_KEY not in said
     assert simulator.stats.key_leaks == 0
+
+
+def test_referenced_files_survive_a_transient_fault_and_sit_beside_the_result(
+    start_simulator, exporter, s3
+) -> None:
+    # Given a segmentation job whose mask download is cut off once
+    job = SimJob("seg", referenced=("mask.png", "cloud.pcd"))
+    catalog = one_batch(job, SimJob("plain"))
+    faults = FaultPlan(scripted={("storage", "seg/mask.png"): ["truncated"]})
+    simulator = start_simulator(catalog, faults=faults)
+    client, store = exporter(simulator)
+    # When the page is exported with its referenced files
+    result = export_page(client, store, page_of("seg", "plain"), include_referenced=True)
+    # Then both jobs are exported; the segmentation job's files are beside its result
+    assert [o.status for o in result.outcomes] == [JobStatus.EXPORTED, JobStatus.EXPORTED]
+    assert result.outcomes[0].files == 2
+    assert keys(s3) == {"b1/seg.json", "b1/seg/mask.png", "b1/seg/cloud.pcd", "b1/plain.json"}
+    assert stored_sha256(s3, "b1/seg.json") == catalog.body_sha256("p1", "seg")
+    assert stored_sha256(s3, "b1/seg/mask.png") == catalog.file_sha256("p1", "seg", "mask.png")
+    assert simulator.stats.faults["truncated"] == 1
+    assert s3.head_object(Bucket=BUCKET, Key="b1/seg/mask.png")["ContentType"] == "image/png"

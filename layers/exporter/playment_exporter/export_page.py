@@ -22,6 +22,7 @@ from playment_exporter.errors import (
 from playment_exporter.ids import validate_id
 from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.playment_client import PlaymentClient
+from playment_exporter.referenced_files import ReferencedFileFailed, export_with_referenced_files
 from playment_exporter.result_store import ResultStore
 
 NOT_ATTEMPTED = "not attempted: Playment rejected the API key earlier in this page"
@@ -33,6 +34,7 @@ def export_page(
     page: JobPage,
     *,
     overwrite: bool = False,
+    include_referenced: bool = False,
     workers: int = 8,
     deadline: float | None = None,
 ) -> PageOutcome:
@@ -53,7 +55,15 @@ def export_page(
                 job_id, "deadline_exceeded", "not attempted: the page ran out of time"
             )
         try:
-            return export_job(client, store, page, job_id, overwrite=overwrite, deadline=deadline)
+            return export_job(
+                client,
+                store,
+                page,
+                job_id,
+                overwrite=overwrite,
+                include_referenced=include_referenced,
+                deadline=deadline,
+            )
         except PlaymentAuthError as error:
             stop.set()
             return JobOutcome.failed(job_id, AUTH_FAILED, str(error))
@@ -73,9 +83,11 @@ def export_job(
     job_id: str,
     *,
     overwrite: bool,
+    include_referenced: bool = False,
     deadline: float | None,
 ) -> JobOutcome:
-    """Fetch one job's record, then its result into S3. Raises only ``PlaymentAuthError``."""
+    """Fetch one job's record, then its result (and, if asked, the files it references) into
+    S3. Raises only ``PlaymentAuthError``."""
     try:
         validate_id("job_id", job_id)
         job = client.get_job(page.project_id, job_id, deadline=deadline)
@@ -83,6 +95,16 @@ def export_job(
             return JobOutcome.skipped(job_id, SkipReason.NOT_COMPLETED)
         if not job.result_url:
             return JobOutcome.skipped(job_id, SkipReason.NO_RESULT)
+        if include_referenced:
+            return export_with_referenced_files(
+                client,
+                store,
+                page,
+                job_id,
+                job.result_url,
+                overwrite=overwrite,
+                deadline=deadline,
+            )
         # A transfer that breaks off is retried whole, with a freshly signed URL.
         for attempt in client.retrying(deadline):
             with attempt, client.open_result(job.result_url, deadline=deadline) as body:
@@ -101,7 +123,7 @@ def export_job(
         return JobOutcome.failed(job_id, "invalid_job_id", str(error))
     except AlreadyExported:
         return JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED)
-    except (TransientError, RejectedBody, PlaymentApiError) as error:
+    except (TransientError, RejectedBody, PlaymentApiError, ReferencedFileFailed) as error:
         return JobOutcome.failed(job_id, error.code, error.message)
     except botocore.exceptions.ClientError as error:
         code = str(error.response.get("Error", {}).get("Code", "s3_error"))

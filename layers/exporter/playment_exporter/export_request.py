@@ -3,7 +3,9 @@
 The same input comes from the console, the API body, the schedule and the command line:
 ``{"project_id": "P", "batch_ids": ["B1", ...], "overwrite": false}`` (``batch_id`` for one),
 or ``{"project_id": "P", "all_batches": true}`` for every batch of the project that has
-completed jobs, as the project's details list them when the export runs.
+completed jobs, as the project's details list them when the export runs. With
+``"include_referenced": true`` the files a result points at (segmentation masks, point
+clouds) are exported beside it.
 """
 
 from typing import Any, Self
@@ -13,7 +15,9 @@ from pydantic import BaseModel, ConfigDict
 from playment_exporter.errors import InvalidInput
 from playment_exporter.ids import validate_id
 
-KNOWN_FIELDS = frozenset({"project_id", "batch_ids", "batch_id", "all_batches", "overwrite"})
+KNOWN_FIELDS = frozenset(
+    {"project_id", "batch_ids", "batch_id", "all_batches", "overwrite", "include_referenced"}
+)
 
 
 class ExportRequest(BaseModel):
@@ -23,6 +27,7 @@ class ExportRequest(BaseModel):
     batch_ids: tuple[str, ...] = ()
     all_batches: bool = False
     overwrite: bool = False
+    include_referenced: bool = False
 
     @classmethod
     def from_input(cls, document: Any) -> Self:
@@ -37,13 +42,16 @@ class ExportRequest(BaseModel):
         if "project_id" not in document:
             raise InvalidInput("project_id", "is required")
         project_id = validate_id("project_id", document["project_id"])
-        overwrite = _flag(document, "overwrite")
+        options = {
+            "overwrite": _flag(document, "overwrite"),
+            "include_referenced": _flag(document, "include_referenced"),
+        }
         if _flag(document, "all_batches"):
             named = sorted({"batch_id", "batch_ids"} & set(document))
             if named:
                 raise InvalidInput(named[0], "give all_batches or batch IDs, not both")
-            return cls(project_id=project_id, all_batches=True, overwrite=overwrite)
-        return cls(project_id=project_id, batch_ids=_batch_ids(document), overwrite=overwrite)
+            return cls(project_id=project_id, all_batches=True, **options)
+        return cls(project_id=project_id, batch_ids=_batch_ids(document), **options)
 
 
 def _flag(document: dict[str, Any], name: str) -> bool:

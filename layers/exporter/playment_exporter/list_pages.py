@@ -36,6 +36,7 @@ class ListingSummary(BaseModel):
     batch_ids: list[str]
     batches_left_out: list[LeftOutBatch] = []
     overwrite: bool
+    include_referenced: bool = False
     pages: int
     jobs_listed: int
     jobs_to_fetch: int
@@ -77,6 +78,7 @@ def list_export_pages(
         batch_ids=batch_ids,
         batches_left_out=left_out,
         overwrite=request.overwrite,
+        include_referenced=request.include_referenced,
         pages=len(manifest),
         jobs_listed=listed,
         jobs_to_fetch=sum(len(page.job_ids) for page in manifest),

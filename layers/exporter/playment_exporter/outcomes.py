@@ -33,10 +33,11 @@ class JobOutcome(BaseModel):
     error_code: str | None = None
     message: str | None = None
     bytes: int | None = None
+    files: int | None = None  # referenced files exported beside the result, when asked
 
     @classmethod
-    def exported(cls, job_id: str, size: int) -> Self:
-        return cls(job_id=job_id, status=JobStatus.EXPORTED, bytes=size)
+    def exported(cls, job_id: str, size: int, files: int | None = None) -> Self:
+        return cls(job_id=job_id, status=JobStatus.EXPORTED, bytes=size, files=files)
 
     @classmethod
     def skipped(cls, job_id: str, reason: SkipReason) -> Self:

@@ -130,7 +130,12 @@ class PlaymentClient:
 
     @contextmanager
     def open_result(
-        self, result_url: str, *, deadline: float | None = None
+        self,
+        result_url: str,
+        *,
+        deadline: float | None = None,
+        expect_json: bool = True,
+        collect_urls: bool = False,
     ) -> Iterator[VerifiedBody]:
         """Open a job's result file as a checked stream.
 
@@ -150,7 +155,7 @@ class PlaymentClient:
         if response.status_code != 200:
             with response:
                 _raise_for_storage_error(response)
-        with VerifiedBody(response) as body:
+        with VerifiedBody(response, expect_json=expect_json, collect_urls=collect_urls) as body:
             yield body
 
     def retrying(self, deadline: float | None) -> Retrying:

@@ -1,4 +1,4 @@
-"""A result body read from the signed URL, checked while it streams.
+"""A result body (or a file it references) read from the signed URL, checked while it streams.
 
 The body goes from the HTTP response to S3 in chunks and is never held whole. Two checks run
 on the way, and either one makes the read fail before the last byte is handed over, so the
@@ -26,8 +26,13 @@ class _RawStream(Protocol):
 class VerifiedBody:
     """A read-only binary file over a streaming response; ``bytes_read`` counts what passed."""
 
-    def __init__(self, response: requests.Response) -> None:
+    def __init__(
+        self, response: requests.Response, *, expect_json: bool = True, collect_urls: bool = False
+    ) -> None:
         self._response = response
+        self._expect_json = expect_json
+        self._collect_urls = collect_urls
+        self.referenced_urls: list[str] = []
         self._raw: _RawStream = response.raw
         length = response.headers.get("Content-Length")
         encoded = response.headers.get("Content-Encoding", "identity") != "identity"
@@ -35,7 +40,10 @@ class VerifiedBody:
         self._expected = int(length) if length is not None and not encoded else None
         self.expected_length = self._expected
         self._events: list[Any] = ijson.sendable_list()
-        self._parser = ijson.basic_parse_coro(self._events)
+        # With collect_urls, the prefixed events say where each string sits, so that every
+        # "url" field, however deep, is noticed on the way through: no second parse.
+        make_parser = ijson.parse_coro if collect_urls else ijson.basic_parse_coro
+        self._parser = make_parser(self._events)
         self._finished = False
         self.bytes_read = 0
 
@@ -69,14 +77,23 @@ class VerifiedBody:
         self.bytes_read += len(chunk)
         if self._expected is not None and self.bytes_read > self._expected:
             raise RejectedBody("body_too_long", f"more bytes than Content-Length {self._expected}")
+        if not self._expect_json:
+            return
         view = memoryview(chunk)
         try:
             # In slices: the parser's events pile up until cleared, a few per token.
             for start in range(0, len(view), PARSE_SLICE):
                 self._parser.send(bytes(view[start : start + PARSE_SLICE]))
-                self._events.clear()
+                self._take_events()
         except ijson.JSONError as error:
             raise RejectedBody("invalid_json", f"the result is not JSON: {error}") from None
+
+    def _take_events(self) -> None:
+        if self._collect_urls:
+            for prefix, event, value in self._events:
+                if event == "string" and (prefix == "url" or prefix.endswith(".url")):
+                    self.referenced_urls.append(value)
+        self._events.clear()
 
     def _cut_short(self, how: str) -> TransientError:
         """A body that ended early: transient, since a fresh download may well complete."""
@@ -92,10 +109,13 @@ class VerifiedBody:
         self._finished = True
         if self._expected is not None and self.bytes_read != self._expected:
             raise self._cut_short("short of Content-Length")
+        if not self._expect_json:
+            return
         if self.bytes_read == 0:
             raise RejectedBody("invalid_json", "the result is empty")
         try:
             self._parser.close()
+            self._take_events()
         except ijson.JSONError as error:
             raise RejectedBody("invalid_json", f"the result is not JSON: {error}") from None
 

@@ -9,6 +9,7 @@ event hook adds it to the ``PutObject`` (small bodies) or ``CompleteMultipartUpl
 of exactly the keys being written create-only.
 """
 
+import mimetypes
 import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -80,15 +81,51 @@ class ResultStore:
         in one PutObject, which skips the transfer manager's threads: most results are a few KB.
         """
         key = self.result_key(batch_id, job_id)
+        self._write(key, body, overwrite=overwrite, size_hint=size_hint, content_type=JSON)
+
+    def referenced_key(self, batch_id: str, job_id: str, name: str) -> str:
+        return f"{self.prefix}{batch_id}/{job_id}/{name}"
+
+    def write_referenced(
+        self,
+        batch_id: str,
+        job_id: str,
+        name: str,
+        body: Readable,
+        *,
+        overwrite: bool,
+        size_hint: int | None = None,
+    ) -> str:
+        """A file the result references, next to it: ``<batch>/<job>/<name>``; its key."""
+        key = self.referenced_key(batch_id, job_id, name)
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self._write(key, body, overwrite=overwrite, size_hint=size_hint, content_type=content_type)
+        return key
+
+    def delete(self, keys: list[str]) -> None:
+        """Take back objects this run wrote for a job that then failed (one call per 1,000)."""
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": key} for key in keys[start : start + 1000]]
+            self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True})
+
+    def _write(
+        self,
+        key: str,
+        body: Readable,
+        *,
+        overwrite: bool,
+        size_hint: int | None,
+        content_type: str,
+    ) -> None:
         if size_hint is not None and size_hint < self._config.multipart_threshold:
-            self._put_small(key, body, overwrite=overwrite)
+            self._put_small(key, body, overwrite=overwrite, content_type=content_type)
             return
         if not overwrite:
             with self._lock:
                 self._create_only_keys.add(key)
         try:
             self._transfers.upload(
-                body, self.bucket, key, extra_args={"ContentType": JSON}
+                body, self.bucket, key, extra_args={"ContentType": content_type}
             ).result()
         except ClientError as error:
             if _error_code(error) in CONFLICTS:
@@ -99,12 +136,12 @@ class ResultStore:
                 with self._lock:
                     self._create_only_keys.discard(key)
 
-    def _put_small(self, key: str, body: Readable, *, overwrite: bool) -> None:
+    def _put_small(self, key: str, body: Readable, *, overwrite: bool, content_type: str) -> None:
         data = body.read()  # every check the body makes runs before the request is sent
         condition = {} if overwrite else {"IfNoneMatch": "*"}
         try:
             self._s3.put_object(
-                Bucket=self.bucket, Key=key, Body=data, ContentType=JSON, **condition
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **condition
             )
         except ClientError as error:
             if _error_code(error) in CONFLICTS:

@@ -1,0 +1,142 @@
+"""Files a result points at (segmentation masks, point clouds), exported next to it.
+
+A segmentation result is JSON whose ``url`` fields, at any depth, name private files that
+only the attachment API opens. Each is stored as ``<batch_id>/<job_id>/<file name>``, streamed
+like a result but not parsed (a PNG is not JSON). A job counts as exported only when all its
+files and then its result are written; if any file fails, the files written so far are taken
+back, so a result object in S3 always means a complete job.
+"""
+
+import re
+import shutil
+from dataclasses import dataclass
+from tempfile import SpooledTemporaryFile
+from urllib.parse import unquote, urlsplit
+
+from playment_exporter.errors import AlreadyExported, PlaymentApiError, RejectedBody, TransientError
+from playment_exporter.outcomes import JobOutcome, JobPage
+from playment_exporter.playment_client import PlaymentClient
+from playment_exporter.result_store import ResultStore
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # beyond this the result waits on local disk (/tmp)
+COPY_CHUNK = 1024 * 1024
+
+
+class ReferencedFileFailed(Exception):
+    """One referenced file could not be exported; the message names the file."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ReferencedFile:
+    url: str
+    name: str
+
+
+def referenced_files(urls: list[str]) -> list[ReferencedFile]:
+    """The distinct files behind ``urls``, each with the name it is stored under."""
+    files: dict[str, ReferencedFile] = {}
+    for url in urls:
+        parts = urlsplit(url)
+        name = unquote(parts.path.rsplit("/", 1)[-1])  # the last segment: "a%2Fb" stays one
+        if parts.scheme not in {"http", "https"} or not _SAFE_NAME.fullmatch(name):
+            raise ReferencedFileFailed(
+                "invalid_referenced_url", f"{url[:200]!r} does not name a file that can be stored"
+            )
+        known = files.get(name)
+        if known is not None and known.url != url:
+            raise ReferencedFileFailed(
+                "duplicate_referenced_name", f"two different files are both named {name!r}"
+            )
+        files[name] = ReferencedFile(url, name)
+    return list(files.values())
+
+
+def export_with_referenced_files(
+    client: PlaymentClient,
+    store: ResultStore,
+    page: JobPage,
+    job_id: str,
+    result_url: str,
+    *,
+    overwrite: bool,
+    deadline: float | None,
+) -> JobOutcome:
+    """Download the result once (kept in a spooled file, so memory stays flat), export the
+    files it references, then write the result. Raises ``ReferencedFileFailed`` and the
+    client's own errors; ``AlreadyExported`` when the result is there already."""
+    with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        for attempt in client.retrying(deadline):
+            with (
+                attempt,
+                client.open_result(result_url, deadline=deadline, collect_urls=True) as body,
+            ):
+                spool.seek(0)
+                spool.truncate()
+                shutil.copyfileobj(body, spool, COPY_CHUNK)
+                urls, size = list(body.referenced_urls), body.bytes_read
+        files = referenced_files(urls)
+        written: list[str] = []
+        try:
+            files_bytes = sum(
+                _export_file(
+                    client,
+                    store,
+                    page,
+                    job_id,
+                    file,
+                    written=written,
+                    overwrite=overwrite,
+                    deadline=deadline,
+                )
+                for file in files
+            )
+            spool.seek(0)
+            store.write_result(page.batch_id, job_id, spool, overwrite=overwrite, size_hint=size)
+        except AlreadyExported:
+            raise  # the result is there from an earlier run: the files are right beside it
+        except BaseException:
+            store.delete(written)
+            raise
+    return JobOutcome.exported(job_id, size + files_bytes, files=len(files))
+
+
+def _export_file(
+    client: PlaymentClient,
+    store: ResultStore,
+    page: JobPage,
+    job_id: str,
+    file: ReferencedFile,
+    *,
+    written: list[str],
+    overwrite: bool,
+    deadline: float | None,
+) -> int:
+    try:
+        for attempt in client.retrying(deadline):
+            with (
+                attempt,
+                client.open_result(file.url, deadline=deadline, expect_json=False) as body,
+            ):
+                key = store.write_referenced(
+                    page.batch_id,
+                    job_id,
+                    file.name,
+                    body,
+                    overwrite=overwrite,
+                    size_hint=body.expected_length,
+                )
+                written.append(key)
+                return body.bytes_read
+    except AlreadyExported:
+        return 0  # written by an earlier run whose result write did not happen
+    except (TransientError, RejectedBody, PlaymentApiError) as error:
+        raise ReferencedFileFailed(
+            error.code, f"referenced file {file.name}: {error.message}"
+        ) from None
+    raise AssertionError("unreachable: tenacity re-raises the last error")
