@@ -30,14 +30,20 @@ _FLAG_OF_FIELD = {"project_id": "--project-id", "batch_id": "--batch-id", "batch
 DESCRIPTION = """\
 Export Playment (TELUS annotation) job results, one JSON file per job, on this machine.
 The real Step Functions workflow runs on a local engine (moto) with the real Lambda handlers;
-nothing touches AWS.
+these three touch no AWS:
 
   demo        export a sample project from a built-in Playment simulator into ./exports
   run         export batches from a Playment-compatible API (key in $PLAYMENT_API_KEY)
   simulator   serve the Playment simulator on 127.0.0.1 until Ctrl-C
 
+Operate a deployed stack (real AWS, your credentials; the stack found by --stack-name):
+
+  status      list the stack's recent exports with their totals
+  start       start an export on the stack and follow it to the end
+
 exit status: 0 every completed job exported; 1 some jobs failed (see the report) or the key
-was refused; 2 bad input or configuration, nothing fetched.
+was refused; 2 bad input or configuration (or, for status and start, a missing stack or an
+AWS error), nothing fetched.
 """
 
 
@@ -86,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--overwrite", action="store_true", help="fetch and rewrite jobs already exported"
     )
+    run.add_argument(
+        "--include-referenced",
+        action="store_true",
+        help="also export the files results point at (segmentation masks, point clouds) "
+        "as <batch_id>/<job_id>/<file name>",
+    )
     _add_tuning(run)
     run.set_defaults(handler=_run)
 
@@ -97,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_simulator_arguments(simulator)
     simulator.set_defaults(handler=serve)
+
+    # Imported here: the operator commands reuse this module's UsageError and input checks.
+    from playment_local.operator_commands import add_start_command, add_status_command
+
+    add_status_command(commands)
+    add_start_command(commands)
     return parser
 
 
@@ -130,7 +148,13 @@ def _run(args: argparse.Namespace) -> int:
     api_key = os.environ.get(KEY_VARIABLE, "").strip()
     if not api_key:
         raise UsageError(f"set {KEY_VARIABLE} to your Playment API key")
-    request = _request(args.project_id, args.batch_id, args.overwrite, args.all_batches)
+    request = request_from_flags(
+        args.project_id,
+        args.batch_id,
+        overwrite=args.overwrite,
+        all_batches=args.all_batches,
+        include_referenced=args.include_referenced,
+    )
     _check_api_url(args.api_url)
     return _export(args, args.api_url, api_key, request)
 
@@ -139,7 +163,7 @@ def _demo(args: argparse.Namespace) -> int:
     api_key = secrets.token_urlsafe(16)
     catalog = sample_catalog()
     project = next(iter(catalog.projects.values()))
-    request = _request(project.id, [batch.id for batch in project.batches], False)
+    request = request_from_flags(project.id, [batch.id for batch in project.batches])
     faults = FaultPlan(rate=0.02, seed=1)
     with Simulator(catalog, api_key, faults=faults, latency=0.002) as simulator:
         print(f"Playment simulator on {simulator.api_url} with project {project.id}")
@@ -158,7 +182,7 @@ def _export(args: argparse.Namespace, api_url: str, api_key: str, request: Expor
     ) as engine:
         known = None if request.all_batches else list(request.batch_ids)
         seeded = 0 if request.overwrite else engine.seed_from(out, known)
-        name = engine.start_export(_execution_input(request))
+        name = engine.start_export(execution_input(request))
         result = _follow(engine, name)
         exported = (result.report or {}).get("batch_ids") or list(request.batch_ids)
         copied = engine.copy_to(out, [f"{batch}/" for batch in exported])
@@ -200,10 +224,20 @@ def _follow(engine: LocalEngine, name: str) -> ExecutionResult:
 # -- input checks ------------------------------------------------------------------------
 
 
-def _request(
-    project_id: str, batch_ids: list[str] | None, overwrite: bool, all_batches: bool = False
+def request_from_flags(
+    project_id: str,
+    batch_ids: list[str] | None,
+    *,
+    overwrite: bool = False,
+    all_batches: bool = False,
+    include_referenced: bool = False,
 ) -> ExportRequest:
-    document: dict[str, object] = {"project_id": project_id, "overwrite": overwrite}
+    """The export the command line asks for, checked; a problem names the flag (exit 2)."""
+    document: dict[str, object] = {
+        "project_id": project_id,
+        "overwrite": overwrite,
+        "include_referenced": include_referenced,
+    }
     if all_batches:
         document["all_batches"] = True
     else:
@@ -216,13 +250,17 @@ def _request(
         raise UsageError(f"{flag}: {problem}") from None
 
 
-def _execution_input(request: ExportRequest) -> dict[str, object]:
+def execution_input(request: ExportRequest) -> dict[str, object]:
     """The request as an execution input, in the contract's own shape."""
-    if request.all_batches:
-        return {"project_id": request.project_id, "all_batches": True,
-                "overwrite": request.overwrite}  # fmt: skip
-    return {"project_id": request.project_id, "batch_ids": list(request.batch_ids),
-            "overwrite": request.overwrite}  # fmt: skip
+    batches: dict[str, object] = (
+        {"all_batches": True} if request.all_batches else {"batch_ids": list(request.batch_ids)}
+    )
+    return {
+        "project_id": request.project_id,
+        **batches,
+        "overwrite": request.overwrite,
+        "include_referenced": request.include_referenced,
+    }
 
 
 def _check_api_url(api_url: str) -> None:

@@ -6,7 +6,14 @@ import json
 import pytest
 
 from playment_local.cli import main
-from playment_local.simulator import FaultPlan, sample_catalog
+from playment_local.simulator import (
+    Catalog,
+    FaultPlan,
+    SimBatch,
+    SimJob,
+    SimProject,
+    sample_catalog,
+)
 from tests.conftest import API_KEY
 
 PROJECT = "demo-project"
@@ -171,3 +178,19 @@ def test_batch_ids_and_all_batches_do_not_mix(start_simulator, tmp_path, with_ke
     assert raised.value.code == 2
     assert "not allowed with" in capsys.readouterr().err
     assert sum(simulator.stats.requests.values()) == 0
+
+
+def test_run_include_referenced_puts_masks_beside_results(
+    start_simulator, tmp_path, with_key
+) -> None:
+    # Given a segmentation batch whose results point at a mask and a point cloud
+    jobs = tuple(SimJob(f"s{n}", referenced=("mask.png", "cloud.pcd")) for n in range(3))
+    catalog = Catalog([SimProject(PROJECT, (SimBatch("seg", jobs),))])
+    simulator = start_simulator(catalog)
+    # When it is exported with --include-referenced
+    assert main(run_args(simulator, tmp_path, "--batch-id", "seg", "--include-referenced")) == 0
+    # Then each job's files are in <batch>/<job>/, byte-identical
+    for n in range(3):
+        for name in ("mask.png", "cloud.pcd"):
+            data = (tmp_path / "seg" / f"s{n}" / name).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == catalog.file_sha256(PROJECT, f"s{n}", name)

@@ -1,0 +1,387 @@
+"""A deployed playment-exporter stack, seen through the AWS APIs: no printing here.
+
+``DeployedStack.connect`` finds the stack's outputs with CloudFormation; the stack then lists
+its recent executions with the totals of their reports, starts an export, and follows one
+until it ends. Every AWS failure (no credentials, no region, access denied, a missing stack
+or output) comes out as a ``StackError`` whose message is one line meant for a person.
+
+Progress comes from the distributed Map's own counts (``ListMapRuns`` + ``DescribeMapRun``
+``itemCounts``); the number of pages comes from the ListPages step's result in the execution
+history. Where either API is refused (a role without ``states:ListMapRuns`` or
+``states:GetExecutionHistory``) it falls back to the bucket: outcome objects written so far
+against the pages of the manifest.
+"""
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
+
+import boto3
+import ijson
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from playment_local.engine import ExecutionResult
+
+REQUIRED_OUTPUTS = ("StateMachineArn", "ResultsBucket")
+FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+EXPORTS_PREFIX = "_exports/"
+LISTING_STATE = "ListPages"
+# The report ends with one entry per failed and skipped job (millions, for a big export):
+# everything an overview needs comes before them, so reading stops there.
+_REPORT_LISTS = frozenset({"failed", "skipped"})
+_NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class StackError(Exception):
+    """The stack cannot be used as asked; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    """One execution, with the totals of its report (``None`` while there is no report)."""
+
+    name: str
+    arn: str
+    status: str
+    started: datetime
+    stopped: datetime | None
+    error: str | None
+    totals: Mapping[str, int] | None
+
+    def duration(self, now: datetime | None = None) -> timedelta:
+        """How long it ran; so far, for one still running."""
+        end = self.stopped or now or datetime.now(tz=self.started.tzinfo or UTC)
+        return end - self.started
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    """Where a running export stands, in pages of the manifest (100 jobs a page)."""
+
+    status: str
+    pages_total: int | None  # None until the listing has finished
+    pages_done: int
+    jobs_to_fetch: int | None
+    counted_from: str | None  # "map run", "outcome objects", or None: nothing to count yet
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class _MapRunCounts:
+    total: int
+    done: int
+
+
+def new_execution_name() -> str:
+    """``export-<UTC timestamp>-<8 hex>``, as the local engine names its executions."""
+    return f"export-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+
+
+class DeployedStack:
+    """A stack's state machine and results bucket, reached with the caller's credentials."""
+
+    def __init__(
+        self,
+        stack_name: str,
+        region: str,
+        state_machine_arn: str,
+        results_bucket: str,
+        session: Any,
+    ) -> None:
+        self.stack_name = stack_name
+        self.region = region
+        self.state_machine_arn = state_machine_arn
+        self.results_bucket = results_bucket
+        with aws_errors("creating the AWS clients"):
+            self.sfn: Any = session.client("stepfunctions", region_name=region)
+            self.s3: Any = session.client("s3", region_name=region)
+        self._listings: dict[str, dict[str, Any]] = {}
+        self._map_run_arns: dict[str, str] = {}
+        self._manifest_pages: dict[str, int] = {}
+        self._history_usable = True
+        self._map_runs_usable = True
+
+    @classmethod
+    def connect(cls, stack_name: str, region: str | None = None) -> Self:
+        """Find the stack's outputs; ``region`` None: the default chain (env, profile)."""
+        with aws_errors("reading the AWS configuration"):
+            session = boto3.session.Session(region_name=region)
+        resolved = session.region_name
+        if not resolved:
+            raise StackError(
+                "no AWS region: pass --region, or set AWS_REGION or a region in your profile"
+            )
+        with aws_errors(f"describing stack {stack_name} in {resolved}"):
+            cloudformation = session.client("cloudformation", region_name=resolved)
+            try:
+                stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+            except ClientError as error:
+                if _code(error) == "ValidationError" and "does not exist" in str(error):
+                    raise StackError(f"stack {stack_name} not found in {resolved}") from None
+                raise
+        outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
+        missing = [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
+        if missing:
+            raise StackError(
+                f"stack {stack_name} in {resolved} has no output {' or '.join(missing)} "
+                f"(status {stack.get('StackStatus', 'unknown')}); is it a playment-exporter stack?"
+            )
+        return cls(
+            stack_name, resolved, outputs["StateMachineArn"], outputs["ResultsBucket"], session
+        )
+
+    # -- executions ----------------------------------------------------------------------
+
+    def executions(self, limit: int) -> list[ExecutionSummary]:
+        """The ``limit`` most recent executions, newest first, with their reports' totals."""
+        with aws_errors("listing the executions"):
+            listed = self.sfn.list_executions(
+                stateMachineArn=self.state_machine_arn, maxResults=limit
+            )["executions"]
+        summaries = []
+        for item in listed[:limit]:
+            error = None
+            if item["status"] not in {"RUNNING", "SUCCEEDED"}:
+                with aws_errors(f"describing execution {item['name']}"):
+                    error = self.sfn.describe_execution(executionArn=item["executionArn"]).get(
+                        "error"
+                    )
+            report = self.report_summary(item["name"])
+            summaries.append(
+                ExecutionSummary(
+                    name=item["name"],
+                    arn=item["executionArn"],
+                    status=item["status"],
+                    started=item["startDate"],
+                    stopped=item.get("stopDate"),
+                    error=error,
+                    totals=report.get("totals") if report else None,
+                )
+            )
+        return summaries
+
+    def start(self, execution_input: Mapping[str, Any], name: str | None = None) -> str:
+        """Start an export; its execution name."""
+        name = name or new_execution_name()
+        with aws_errors("starting the execution"):
+            self.sfn.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=name,
+                input=json.dumps(execution_input),
+            )
+        return name
+
+    def execution_arn(self, name: str) -> str:
+        return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+    def console_url(self, name: str) -> str:
+        arn = self.execution_arn(name)
+        return (
+            f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
+            f"#/v2/executions/details/{arn}"
+        )
+
+    def report_key(self, name: str) -> str:
+        return f"{EXPORTS_PREFIX}{name}/report.json"
+
+    # -- following one -------------------------------------------------------------------
+
+    def follow(
+        self,
+        name: str,
+        on_progress: Callable[[ExportProgress], None] | None = None,
+        *,
+        first_poll_s: float = 0.25,
+        max_poll_s: float = 5.0,
+        sleep: Callable[[float], None] | None = None,
+    ) -> ExecutionResult:
+        """Wait for the execution to end, polling less often as it goes on; its result.
+
+        With ``on_progress``, each poll also works out the progress and passes it on.
+        """
+        pause = sleep or time.sleep
+        delay = first_poll_s
+        while True:
+            if on_progress is None:
+                status = self._describe(name)["status"]
+            else:
+                progress = self.progress(name)
+                on_progress(progress)
+                status = progress.status
+            if status in FINAL_STATUSES:
+                return self.result(name)
+            pause(delay)
+            delay = min(delay * 1.5, max_poll_s)
+
+    def result(self, name: str) -> ExecutionResult:
+        """The execution as it stands, with its report's summary (without the job lists)."""
+        described = self._describe(name)
+        output = described.get("output")
+        return ExecutionResult(
+            name=name,
+            status=described["status"],
+            error=described.get("error"),
+            cause=described.get("cause"),
+            output=json.loads(output) if output else None,
+            report=self.report_summary(name),
+        )
+
+    def progress(self, name: str) -> ExportProgress:
+        status = self._describe(name)["status"]
+        listing = self._listing(name)
+        total = int(listing["pages"]) if listing else None
+        jobs = int(listing["jobs_to_fetch"]) if listing and "jobs_to_fetch" in listing else None
+        counts = self._map_run_counts(name)
+        if counts is not None:
+            return ExportProgress(
+                status, total if total is not None else counts.total, counts.done, jobs, "map run"
+            )
+        if total is None:
+            total = self._manifest_page_count(name)
+        if total is None:
+            return ExportProgress(status, None, 0, jobs, None)
+        return ExportProgress(status, total, self._outcome_count(name), jobs, "outcome objects")
+
+    # -- reports -------------------------------------------------------------------------
+
+    def report_summary(self, name: str) -> dict[str, Any] | None:
+        """The report's top-level fields up to its job lists; None while there is no report."""
+        key = self.report_key(name)
+        with aws_errors(f"reading s3://{self.results_bucket}/{key}"):
+            try:
+                body = self.s3.get_object(Bucket=self.results_bucket, Key=key)["Body"]
+            except ClientError as error:
+                if _code(error) in _NOT_FOUND:
+                    return None
+                raise
+            try:
+                summary: dict[str, Any] = {}
+                for field, value in ijson.kvitems(body, "", use_float=True):
+                    if field in _REPORT_LISTS:
+                        break
+                    summary[field] = value
+            except ijson.JSONError as error:
+                raise StackError(f"s3://{self.results_bucket}/{key} is not JSON: {error}") from None
+            finally:
+                body.close()
+        return summary
+
+    # -- where the progress comes from ---------------------------------------------------
+
+    def _describe(self, name: str) -> dict[str, Any]:
+        with aws_errors(f"describing execution {name}"):
+            described: dict[str, Any] = self.sfn.describe_execution(
+                executionArn=self.execution_arn(name)
+            )
+        return described
+
+    def _listing(self, name: str) -> dict[str, Any] | None:
+        """The ListPages step's result (pages, jobs), from the first events of the history."""
+        if name in self._listings or not self._history_usable:
+            return self._listings.get(name)
+        try:
+            events = self.sfn.get_execution_history(
+                executionArn=self.execution_arn(name), maxResults=50
+            )["events"]
+        except ClientError:
+            self._history_usable = False  # e.g. no states:GetExecutionHistory: use the manifest
+            return None
+        for event in events:
+            exited = event.get("stateExitedEventDetails") or {}
+            if exited.get("name") == LISTING_STATE and exited.get("output"):
+                listing = json.loads(exited["output"]).get("listing")
+                if isinstance(listing, dict) and "pages" in listing:
+                    self._listings[name] = listing
+                    return listing
+        return None
+
+    def _map_run_counts(self, name: str) -> _MapRunCounts | None:
+        if not self._map_runs_usable:
+            return None
+        try:
+            arn = self._map_run_arns.get(name)
+            if arn is None:
+                runs = self.sfn.list_map_runs(executionArn=self.execution_arn(name))["mapRuns"]
+                if not runs:
+                    return None  # the Map has not started yet
+                arn = self._map_run_arns[name] = runs[0]["mapRunArn"]
+            counts = self.sfn.describe_map_run(mapRunArn=arn)["itemCounts"]
+        except ClientError:
+            self._map_runs_usable = False  # e.g. no states:ListMapRuns: count outcome objects
+            return None
+        except AttributeError:
+            # moto 5.2.5 raises this from ListMapRuns in the instant before the execution's
+            # worker exists; the next poll asks again.
+            return None
+        done = sum(int(counts.get(state, 0)) for state in ("succeeded", "failed", "timedOut"))
+        done += int(counts.get("aborted", 0))
+        return _MapRunCounts(total=int(counts.get("total", 0)), done=done)
+
+    def _manifest_page_count(self, name: str) -> int | None:
+        """Pages in the manifest, counted as it streams by (it holds every job ID)."""
+        if name in self._manifest_pages:
+            return self._manifest_pages[name]
+        key = f"{EXPORTS_PREFIX}{name}/pages.json"
+        with aws_errors(f"reading s3://{self.results_bucket}/{key}"):
+            try:
+                body = self.s3.get_object(Bucket=self.results_bucket, Key=key)["Body"]
+            except ClientError as error:
+                if _code(error) in _NOT_FOUND:
+                    return None  # not written yet: the listing is still running
+                raise
+            try:
+                count = sum(1 for _page in ijson.items(body, "item"))
+            finally:
+                body.close()
+        self._manifest_pages[name] = count
+        return count
+
+    def _outcome_count(self, name: str) -> int:
+        prefix = f"{EXPORTS_PREFIX}{name}/outcomes/pages/"
+        with aws_errors(f"listing s3://{self.results_bucket}/{prefix}"):
+            paginator = self.s3.get_paginator("list_objects_v2")
+            return sum(
+                int(page.get("KeyCount", len(page.get("Contents", []))))
+                for page in paginator.paginate(Bucket=self.results_bucket, Prefix=prefix)
+            )
+
+
+# -- AWS errors, as one line -------------------------------------------------------------
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Turn what boto3 raises into a ``StackError`` that says what was being done."""
+    try:
+        yield
+    except NoCredentialsError:
+        raise StackError(
+            f"{action}: no AWS credentials found (set AWS_PROFILE and run `aws sso login`, "
+            "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        ) from None
+    except NoRegionError:
+        raise StackError(
+            "no AWS region: pass --region, or set AWS_REGION or a region in your profile"
+        ) from None
+    except ClientError as error:
+        code = _code(error)
+        message = error.response.get("Error", {}).get("Message", "") or str(error)
+        raise StackError(f"{action}: {code}: {_one_line(message)}") from None
+    except BotoCoreError as error:
+        raise StackError(f"{action}: {_one_line(str(error))}") from None
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,287 @@
+"""``playment-export status`` and ``playment-export start``: operate a deployed stack.
+
+Both find the stack's outputs with CloudFormation and use the caller's AWS credentials (the
+default chain: environment, ``AWS_PROFILE``, SSO, instance role). The AWS side lives in
+``playment_local.deployed_stack``; this module sets up the arguments and prints.
+"""
+
+import argparse
+import sys
+import time
+from datetime import UTC, timedelta
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from playment_local.cli import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    execution_input,
+    request_from_flags,
+)
+from playment_local.deployed_stack import (
+    DeployedStack,
+    ExecutionSummary,
+    ExportProgress,
+    StackError,
+)
+from playment_local.engine import ExecutionResult
+
+EXIT_INTERRUPTED = 130
+MAX_LIMIT = 1000  # ListExecutions' own maximum page size
+_TOTAL_COLUMNS = ("jobs", "exported", "skipped", "failed")
+_STATUS_STYLE = {"SUCCEEDED": "green", "RUNNING": "cyan", "FAILED": "red", "TIMED_OUT": "red",
+                 "ABORTED": "yellow"}  # fmt: skip
+
+_CREDENTIALS = (
+    "AWS access uses your credentials through the default chain (environment variables, "
+    "AWS_PROFILE and its SSO session, an instance or task role); --region, else AWS_REGION "
+    "or the profile's region. The stack's StateMachineArn and ResultsBucket outputs are read "
+    "with cloudformation:DescribeStacks."
+)
+_EXIT_USAGE = (
+    "2 bad input, a missing stack or output, or an AWS error (no credentials, access "
+    "denied): one line on stderr."
+)
+
+
+def add_status_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    status = commands.add_parser(
+        "status",
+        help="list a deployed stack's recent exports with their totals",
+        description="List the most recent executions of the stack's export state machine, "
+        "newest first: status, start (UTC), duration, and the totals of each one's report "
+        "(s3://<ResultsBucket>/_exports/<execution>/report.json); the totals stay blank "
+        "while an execution has no report yet. " + _CREDENTIALS + " It also needs "
+        "states:ListExecutions and states:DescribeExecution on the state machine, and "
+        "s3:GetObject and s3:ListBucket on the results bucket.",
+        epilog="exit status: 0 the list was printed; " + _EXIT_USAGE,
+    )
+    _add_stack_arguments(status)
+    status.add_argument(
+        "--limit",
+        type=int,
+        default=10,
+        metavar="N",
+        help=f"how many executions to show, newest first (default 10, at most {MAX_LIMIT})",
+    )
+    status.set_defaults(handler=_status)
+
+
+def add_start_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    start = commands.add_parser(
+        "start",
+        help="start an export on a deployed stack and follow it to the end",
+        description="Start an execution of the stack's export state machine with the same "
+        "input the console, the API and the schedule use, named export-<UTC timestamp>-<8 hex>, "
+        "and follow it until it ends: a progress bar on stderr when it is a terminal (pages "
+        "done out of the manifest's, from the distributed Map run's counts), then a summary "
+        "from its report. Ctrl-C stops following, not the export. " + _CREDENTIALS + " It "
+        "also needs states:StartExecution and states:DescribeExecution, and s3:GetObject on "
+        "the results bucket; with states:GetExecutionHistory, ListMapRuns and DescribeMapRun "
+        "the progress comes from the Map run, without them from the outcome objects in the "
+        "bucket (s3:ListBucket).",
+        epilog="exit status: 0 every completed job was exported; 1 some jobs failed "
+        "(ExportIncomplete: the report names each) or Playment refused the key "
+        "(PlaymentAuthError); " + _EXIT_USAGE + " Bad input is caught before anything is "
+        "started.",
+    )
+    _add_stack_arguments(start)
+    start.add_argument("--project-id", required=True, metavar="ID", help="the Playment project")
+    batches = start.add_mutually_exclusive_group(required=True)
+    batches.add_argument(
+        "--batch-id", action="append", metavar="ID", help="repeat for several batches"
+    )
+    batches.add_argument(
+        "--all-batches",
+        action="store_true",
+        help="every batch of the project that has completed jobs when the export runs",
+    )
+    start.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="fetch and rewrite jobs already in the bucket (default: only what is missing)",
+    )
+    start.add_argument(
+        "--include-referenced",
+        action="store_true",
+        help="also export the files results point at (segmentation masks, point clouds)",
+    )
+    start.set_defaults(handler=_start)
+
+
+def _add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack-name", required=True, metavar="NAME", help="the CloudFormation stack deployed"
+    )
+    parser.add_argument(
+        "--region", default=None, help="the stack's region (default: AWS_REGION or the profile's)"
+    )
+
+
+# -- status ------------------------------------------------------------------------------
+
+
+def _status(args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise UsageError(f"--limit: must be between 1 and {MAX_LIMIT}")
+    try:
+        stack = DeployedStack.connect(args.stack_name, args.region)
+        executions = stack.executions(args.limit)
+    except StackError as error:
+        raise UsageError(str(error)) from None
+    console = Console()
+    if not executions:
+        console.print(f"No executions yet of {stack.state_machine_arn}", soft_wrap=True)
+        return EXIT_OK
+    table = _status_table(stack, executions)
+    # Never squeezed: every name and count in full, one line per execution, even when piped
+    # (where rich would assume 80 columns) or on a narrow terminal (which wraps the lines).
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    console.width = max(console.width, natural)
+    console.print(table)
+    return EXIT_OK
+
+
+def _status_table(stack: DeployedStack, executions: list[ExecutionSummary]) -> Table:
+    table = Table(
+        title=f"Exports of stack {stack.stack_name} ({stack.region}), newest first",
+        caption=f"times in UTC; reports: s3://{stack.results_bucket}/_exports/<execution>/",
+        title_justify="left",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    # The error of a failed execution goes under its name, which is as wide as any error.
+    table.add_column("execution", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    for heading in ("duration", *_TOTAL_COLUMNS):
+        table.add_column(heading, justify="right", no_wrap=True)
+    for execution in executions:
+        name = Text(execution.name)
+        if execution.error:
+            name.append(f"\n  {execution.error}", style="red")
+        totals = execution.totals or {}
+        counts = [
+            Text(str(totals[column]) if column in totals else "",
+                 style="red" if column == "failed" and totals.get(column) else "")
+            for column in _TOTAL_COLUMNS
+        ]  # fmt: skip
+        table.add_row(
+            name,
+            Text(execution.status, style=_STATUS_STYLE.get(execution.status, "")),
+            execution.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            _duration(execution.duration()),
+            *counts,
+        )
+    return table
+
+
+def _duration(elapsed: timedelta) -> str:
+    seconds = max(0, int(elapsed.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+# -- start -------------------------------------------------------------------------------
+
+
+def _start(args: argparse.Namespace) -> int:
+    request = request_from_flags(
+        args.project_id,
+        args.batch_id,
+        overwrite=args.overwrite,
+        all_batches=args.all_batches,
+        include_referenced=args.include_referenced,
+    )
+    try:
+        stack = DeployedStack.connect(args.stack_name, args.region)
+        name = stack.start(execution_input(request))
+    except StackError as error:
+        raise UsageError(str(error)) from None
+    began = time.monotonic()
+    console = Console()
+    console.print(f"Started {name} on stack {stack.stack_name} ({stack.region})", soft_wrap=True)
+    console.print(f"console: {stack.console_url(name)}", soft_wrap=True, highlight=False)
+    try:
+        result = _follow(stack, name)
+    except StackError as error:
+        raise UsageError(
+            f"{error} (execution {name} was started and keeps running; "
+            f"see: playment-export status --stack-name {stack.stack_name})"
+        ) from None
+    except KeyboardInterrupt:
+        print(
+            f"stopped following; execution {name} keeps running on AWS "
+            f"(playment-export status --stack-name {stack.stack_name})",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    _print_summary(stack, result, time.monotonic() - began)
+    if result.succeeded:
+        return EXIT_OK
+    return EXIT_USAGE if result.error == "InvalidInput" else EXIT_INCOMPLETE
+
+
+def _follow(stack: DeployedStack, name: str) -> ExecutionResult:
+    """Wait for the execution; a progress bar on stderr when it is a terminal."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return stack.follow(name)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pages · {task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("listing", total=None, detail="")
+
+        def show(progress: ExportProgress) -> None:
+            jobs = f"{progress.jobs_to_fetch} jobs to fetch" if progress.jobs_to_fetch else ""
+            source = f"({progress.counted_from})" if progress.counted_from else ""
+            bar.update(
+                task,
+                description="exporting" if progress.pages_total is not None else "listing",
+                total=progress.pages_total,
+                completed=progress.pages_done,
+                detail=" ".join(part for part in (jobs, source) if part),
+            )
+
+        return stack.follow(name, show)
+
+
+def _print_summary(stack: DeployedStack, result: ExecutionResult, elapsed: float) -> None:
+    console = Console()
+    report: dict[str, Any] = result.report or {}
+    totals = report.get("totals", {})
+    table = Table(title=f"Export {result.name}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    outcome = "[green]SUCCEEDED" if result.succeeded else f"[red]{result.status} ({result.error})"
+    table.add_row("status", outcome)
+    table.add_row("jobs", str(totals.get("jobs", 0)))
+    table.add_row("exported", str(totals.get("exported", 0)))
+    for reason, count in report.get("skipped_by_reason", {}).items():
+        table.add_row(f"skipped: {reason}", str(count))
+    for code, count in report.get("failed_by_code", {}).items():
+        table.add_row(f"[red]failed: {code}", str(count))
+    table.add_row("bytes written", f"{totals.get('bytes', 0):,}")
+    table.add_row("results", f"s3://{stack.results_bucket}/<batch_id>/<job_id>.json")
+    report_note = "" if result.report is not None else " (not written)"
+    table.add_row("report", f"s3://{stack.results_bucket}/{stack.report_key(result.name)}"
+                  + report_note)  # fmt: skip
+    table.add_row("elapsed", f"{elapsed:.1f} s")
+    console.print(table)
+    if not result.succeeded:
+        console.print(Text(f"{result.error}: {result.cause or ''}", style="red"), soft_wrap=True)

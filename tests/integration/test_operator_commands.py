@@ -1,0 +1,298 @@
+"""``playment-export status`` and ``start`` against a stack deployed into moto.
+
+The stack is the local engine's (the real state machine on moto's Step Functions engine, the
+real handlers, the simulator behind them) plus a CloudFormation stack whose outputs name its
+state machine and bucket, as ``template.yaml``'s outputs do on AWS.
+"""
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.core import set_initial_no_auth_action_count
+
+from playment_local.cli import main
+from playment_local.deployed_stack import DeployedStack, ExportProgress
+from playment_local.engine import LocalEngine
+from playment_local.simulator import FaultPlan, Simulator, sample_catalog
+from tests.conftest import API_KEY, REGION
+
+STACK = "playment-exporter-test"
+PROJECT = "demo-project"
+BATCHES = {"batch-ok": 150, "batch-broken": 20}
+BROKEN_JOB = "batch-broken-job-00004"
+EXECUTION_NAME = re.compile(r"export-\d{8}T\d{6}-[0-9a-f]{8}")
+# moto has no model for this resource type; it only needs to hold the outputs up.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Tried to parse AWS.+WaitConditionHandle:UserWarning"
+)
+
+
+def create_stack(outputs: dict[str, str], name: str = STACK) -> None:
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+
+@pytest.fixture
+def deployed(start_simulator: Callable[..., Simulator]) -> Iterator[LocalEngine]:
+    """The stack in moto, behind a simulator where one job's result is never JSON."""
+    catalog = sample_catalog(PROJECT, BATCHES)
+    faults = FaultPlan(permanent={("storage", BROKEN_JOB): "not_json"})
+    simulator = start_simulator(catalog, faults=faults)
+    with LocalEngine(api_url=simulator.api_url, api_key=API_KEY) as engine:
+        create_stack({"StateMachineArn": engine.state_machine_arn,
+                      "ResultsBucket": engine.bucket})  # fmt: skip
+        yield engine
+
+
+@pytest.fixture
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich tables at a width where no cell is folded, so rows can be read back."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def start_args(*batch_args: str) -> list[str]:
+    return ["start", "--stack-name", STACK, "--project-id", PROJECT, *batch_args]
+
+
+def executions(engine: LocalEngine) -> list[dict[str, Any]]:
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    listed: list[dict[str, Any]] = stepfunctions.list_executions(
+        stateMachineArn=engine.state_machine_arn
+    )["executions"]
+    return listed
+
+
+def row_of(output: str, name: str) -> list[str]:
+    """The cells of the table row that starts with the execution ``name``."""
+    (line,) = [line for line in output.splitlines() if name in line]
+    return re.split(r"\s{2,}", line.strip())
+
+
+def test_start_runs_an_export_to_success_and_prints_the_summary(
+    deployed: LocalEngine, capsys: pytest.CaptureFixture[str], wide_terminal: None
+) -> None:
+    # Given a deployed stack and a batch whose completed jobs all export cleanly
+    # When an export of it is started by stack name
+    status = main(start_args("--batch-id", "batch-ok"))
+    # Then it exits 0 once the execution has succeeded
+    out = capsys.readouterr().out
+    assert status == 0, out
+    (execution,) = executions(deployed)
+    assert EXECUTION_NAME.fullmatch(execution["name"])
+    assert execution["status"] == "SUCCEEDED"
+    # And the summary is the report's, and says where it lives
+    report = deployed.read_json(f"_exports/{execution['name']}/report.json")
+    assert report["totals"]["exported"] == 150 - 150 // 9
+    assert f"Export {execution['name']}" in out
+    assert "SUCCEEDED" in out
+    assert re.search(rf"exported\s*│\s*{report['totals']['exported']}\b", out)
+    assert re.search(rf"skipped: not_completed\s*│\s*{150 // 9}\b", out)
+    assert f"s3://{deployed.bucket}/_exports/{execution['name']}/report.json" in out
+    # And the results are in the bucket, one object per completed job
+    assert len(deployed.keys("batch-ok/")) == report["totals"]["exported"]
+
+
+def test_start_exits_1_when_a_job_fails_and_names_the_error(
+    deployed: LocalEngine, capsys: pytest.CaptureFixture[str], wide_terminal: None
+) -> None:
+    # Given a batch with one job whose stored result is not JSON
+    # When an export of it is started
+    status = main(start_args("--batch-id", "batch-broken"))
+    # Then it exits 1, the execution failed with ExportIncomplete, and the summary says why
+    out = capsys.readouterr().out
+    assert status == 1, out
+    (execution,) = executions(deployed)
+    assert execution["status"] == "FAILED"
+    assert "FAILED (ExportIncomplete)" in out
+    assert re.search(r"failed: invalid_json\s*│\s*1\b", out)
+    report = deployed.read_json(f"_exports/{execution['name']}/report.json")
+    assert [entry["job_id"] for entry in report["failed"]] == [BROKEN_JOB]
+
+
+def test_on_a_terminal_start_shows_the_pages_done_on_stderr(
+    deployed: LocalEngine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a terminal (as rich sees it) / When a one-page export is started
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    status = main(start_args("--batch-id", "batch-broken"))
+    # Then a progress bar on stderr counted the page from the Map run, and stdout has no bar
+    captured = capsys.readouterr()
+    assert status == 1
+    plain_err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", captured.err)
+    assert "1/1 pages" in plain_err
+    assert "(map run)" in plain_err
+    assert "pages" not in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", captured.out)
+
+
+def test_status_lists_both_executions_newest_first_with_their_totals(
+    deployed: LocalEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given one export that succeeded and, after it, one that failed
+    assert main(start_args("--batch-id", "batch-ok")) == 0
+    assert main(start_args("--batch-id", "batch-broken")) == 1
+    failed_run, good_run = (item["name"] for item in executions(deployed))
+    capsys.readouterr()
+    # When the stack's status is asked for
+    status = main(["status", "--stack-name", STACK, "--region", REGION])
+    # Then both are listed, newest first, each with its report's totals
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert out.index(failed_run) < out.index(good_run)
+    for name in (good_run, failed_run):
+        totals = deployed.read_json(f"_exports/{name}/report.json")["totals"]
+        cells = row_of(out, name)
+        assert cells[-4:] == [str(totals[key]) for key in ("jobs", "exported", "skipped", "failed")]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", cells[2])
+        assert re.fullmatch(r"\d+s|\d+m \d\ds", cells[3])
+    assert row_of(out, good_run)[1] == "SUCCEEDED"
+    assert row_of(out, failed_run)[1] == "FAILED"
+    assert "ExportIncomplete" in out
+    # When only the newest is asked for / Then only it is listed
+    assert main(["status", "--stack-name", STACK, "--limit", "1"]) == 0
+    out = capsys.readouterr().out
+    assert failed_run in out
+    assert good_run not in out
+
+
+def test_following_counts_pages_from_the_map_run_or_else_from_the_bucket(
+    deployed: LocalEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an export of 150 jobs (two pages of the manifest), started on the stack
+    stack = DeployedStack.connect(STACK)
+    name = stack.start({"project_id": PROJECT, "batch_ids": ["batch-ok"]})
+    # When it is followed with a progress callback
+    seen: list[ExportProgress] = []
+    result = stack.follow(name, seen.append, first_poll_s=0.05, max_poll_s=0.2)
+    # Then the progress ends with every manifest page done, counted by the Map run
+    assert result.succeeded
+    pages = len(deployed.read_json(f"_exports/{name}/pages.json"))
+    assert pages == 2
+    final = seen[-1]
+    assert (final.status, final.counted_from) == ("SUCCEEDED", "map run")
+    assert (final.pages_done, final.pages_total) == (pages, pages)
+    assert final.jobs_to_fetch == 150 - 150 // 9
+    assert all(step.pages_done <= pages for step in seen)
+    # When the caller may not read Map runs nor the execution history
+    refused = DeployedStack.connect(STACK)
+
+    def access_denied(**_: Any) -> Any:
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}
+        raise ClientError(error, "ListMapRuns")
+
+    monkeypatch.setattr(refused.sfn, "list_map_runs", access_denied)
+    monkeypatch.setattr(refused.sfn, "get_execution_history", access_denied)
+    fallback = refused.progress(name)
+    # Then the pages are counted from the outcome objects against the manifest
+    assert fallback.counted_from == "outcome objects"
+    assert (fallback.pages_done, fallback.pages_total) == (pages, pages)
+
+
+def test_a_missing_stack_or_output_exits_2_with_one_line(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no stack of that name / When its status is asked for
+    status = main(["status", "--stack-name", "no-such-stack"])
+    # Then it exits 2 with one line naming the stack and the region
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err.splitlines() == [
+        f"playment-export: error: stack no-such-stack not found in {REGION}"
+    ]
+    assert captured.out == ""
+    # Given a stack without a ResultsBucket output / When an export is started on it
+    create_stack({"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:x"})
+    status = main(start_args("--batch-id", "batch-ok"))
+    # Then it exits 2 with one line naming the missing output
+    err = capsys.readouterr().err
+    assert status == 2
+    assert len(err.splitlines()) == 1
+    assert "has no output ResultsBucket" in err
+
+
+def test_bad_input_exits_2_before_any_execution_starts(
+    deployed: LocalEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a deployed stack / When an export is started with a batch ID that escapes its prefix
+    status = main(start_args("--batch-id", "../x"))
+    # Then it exits 2 naming the flag, and no execution was started
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("playment-export: error: --batch-id: '../x' is not a valid ID")
+    assert len(err.splitlines()) == 1
+    assert executions(deployed) == []
+
+
+def test_aws_errors_exit_2_with_one_line_and_no_traceback(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no credentials anywhere / When the status is asked for
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    status = main(["status", "--stack-name", STACK])
+    # Then it exits 2 with one line that says so
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.splitlines() == [
+        f"playment-export: error: describing stack {STACK} in {REGION}: no AWS credentials "
+        "found (set AWS_PROFILE and run `aws sso login`, or set AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY)"
+    ]
+
+    # Given credentials of a user with no permission, and moto enforcing IAM
+    @set_initial_no_auth_action_count(2)
+    def as_a_user_without_permissions() -> int:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "admin-key")  # the two calls moto lets by
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "admin-secret")
+        iam = boto3.client("iam", region_name=REGION)
+        iam.create_user(UserName="nobody")
+        key = iam.create_access_key(UserName="nobody")["AccessKey"]
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        # When an export is started
+        return main(start_args("--batch-id", "batch-ok"))
+
+    status = as_a_user_without_permissions()
+    # Then it exits 2 with one line naming the refused call
+    err = capsys.readouterr().err
+    assert status == 2
+    (line,) = err.splitlines()
+    assert line.startswith(f"playment-export: error: describing stack {STACK} in {REGION}: ")
+    assert "AccessDenied" in line
+    assert "Traceback" not in err
+
+
+def test_help_reads_well(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the command / When the help of the whole command and of each new one is asked for
+    texts: dict[str, str] = {}
+    for command in ("", "status", "start"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command.split(), "--help"])
+        assert exit_info.value.code == 0
+        texts[command] = " ".join(capsys.readouterr().out.split())
+    # Then the overview names both; each says what it needs, what it does and how it exits
+    assert "status list the stack's recent exports with their totals" in texts[""]
+    assert "start start an export on the stack and follow it to the end" in texts[""]
+    for command in ("status", "start"):
+        text = texts[command]
+        assert "--stack-name NAME" in text
+        assert "--region REGION" in text
+        assert "StateMachineArn and ResultsBucket outputs" in text
+        assert "AWS_PROFILE" in text
+        assert "exit status: 0" in text
+        assert "access denied" in text
+    assert "--limit N" in texts["status"]
+    assert "report.json" in texts["status"]
+    assert "(--batch-id ID | --all-batches)" in texts["start"]
+    assert "export-<UTC timestamp>-<8 hex>" in texts["start"]
+    assert "Ctrl-C stops following, not the export" in texts["start"]
+    assert "1 some jobs failed (ExportIncomplete" in texts["start"]
