@@ -14,12 +14,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from playment_exporter.errors import InvalidInput
 from playment_exporter.export_request import ExportRequest
 from playment_local.engine import ExecutionResult, LocalEngine
+from playment_local.pages_bar import pages_bar
 from playment_local.simulator import FaultPlan, Simulator, sample_catalog
 from playment_local.simulator.command import add_simulator_arguments, serve
 
@@ -193,30 +193,14 @@ def _export(args: argparse.Namespace, api_url: str, api_key: str, request: Expor
 
 def _follow(engine: LocalEngine, name: str) -> ExecutionResult:
     """Wait for the execution; a progress bar on stderr when it is a terminal."""
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        return engine.wait(name)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("pages · {task.fields[jobs]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("listing", total=None, jobs="")
-        while True:
-            done = engine.poll(name)
+    with pages_bar() as update:
+        while update is not None and not engine.poll(name):
             state = engine.progress
-            bar.update(
-                task,
-                description="exporting" if state.pages_total is not None else "listing",
-                total=state.pages_total,
-                completed=state.pages_done,
-                jobs=f"{state.exported} exported, {state.failed} failed",
+            update(
+                state.pages_total,
+                state.pages_done,
+                f"{state.exported} exported, {state.failed} failed",
             )
-            if done:
-                break
             time.sleep(0.2)
     return engine.wait(name)
 

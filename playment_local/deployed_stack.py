@@ -223,15 +223,8 @@ class DeployedStack:
 
     def result(self, name: str) -> ExecutionResult:
         """The execution as it stands, with its report's summary (without the job lists)."""
-        described = self._describe(name)
-        output = described.get("output")
-        return ExecutionResult(
-            name=name,
-            status=described["status"],
-            error=described.get("error"),
-            cause=described.get("cause"),
-            output=json.loads(output) if output else None,
-            report=self.report_summary(name),
+        return ExecutionResult.from_description(
+            name, self._describe(name), self.report_summary(name)
         )
 
     def progress(self, name: str) -> ExportProgress:

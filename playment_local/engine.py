@@ -92,6 +92,21 @@ class ExecutionResult:
     def succeeded(self) -> bool:
         return self.status == "SUCCEEDED"
 
+    @classmethod
+    def from_description(
+        cls, name: str, described: Mapping[str, Any], report: dict[str, Any] | None
+    ) -> "ExecutionResult":
+        """From a ``DescribeExecution`` answer and the run's report (None if not written)."""
+        output = described.get("output")
+        return cls(
+            name=name,
+            status=described["status"],
+            error=described.get("error"),
+            cause=described.get("cause"),
+            output=json.loads(output) if output else None,
+            report=report,
+        )
+
 
 class LocalEngine:
     """The stack in moto, the handlers in-process. Use as a context manager."""
@@ -167,14 +182,8 @@ class LocalEngine:
             if time.monotonic() > limit:
                 raise TimeoutError(f"execution {name} still running after {timeout_s} s")
             time.sleep(poll_s)
-        output = described.get("output")
-        return ExecutionResult(
-            name=name,
-            status=described["status"],
-            error=described.get("error"),
-            cause=described.get("cause"),
-            output=json.loads(output) if output else None,
-            report=self.read_json(f"_exports/{name}/report.json"),
+        return ExecutionResult.from_description(
+            name, described, self.read_json(f"_exports/{name}/report.json")
         )
 
     def run(self, execution_input: Mapping[str, Any], name: str | None = None) -> ExecutionResult:

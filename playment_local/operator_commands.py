@@ -13,7 +13,6 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -32,6 +31,7 @@ from playment_local.deployed_stack import (
     StackError,
 )
 from playment_local.engine import ExecutionResult
+from playment_local.pages_bar import pages_bar
 
 EXIT_INTERRUPTED = 130
 MAX_LIMIT = 1000  # ListExecutions' own maximum page size
@@ -234,29 +234,15 @@ def _start(args: argparse.Namespace) -> int:
 
 def _follow(stack: DeployedStack, name: str) -> ExecutionResult:
     """Wait for the execution; a progress bar on stderr when it is a terminal."""
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        return stack.follow(name)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("pages · {task.fields[detail]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("listing", total=None, detail="")
+    with pages_bar() as update:
+        if update is None:
+            return stack.follow(name)
 
         def show(progress: ExportProgress) -> None:
             jobs = f"{progress.jobs_to_fetch} jobs to fetch" if progress.jobs_to_fetch else ""
             source = f"({progress.counted_from})" if progress.counted_from else ""
-            bar.update(
-                task,
-                description="exporting" if progress.pages_total is not None else "listing",
-                total=progress.pages_total,
-                completed=progress.pages_done,
-                detail=" ".join(part for part in (jobs, source) if part),
-            )
+            detail = " ".join(part for part in (jobs, source) if part)
+            update(progress.pages_total, progress.pages_done, detail)
 
         return stack.follow(name, show)
 
