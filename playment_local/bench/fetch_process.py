@@ -27,7 +27,13 @@ FUNCTION = Path(__file__).resolve().parents[2] / "functions" / "fetch_result"
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    """This process's peak RSS. VmHWM, not ``ru_maxrss``: getrusage keeps the peak across
+    fork and exec, so a child of a large parent would report the parent's size."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: best effort
 
 
 def main(argv: list[str] | None = None) -> int:
