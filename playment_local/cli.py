@@ -13,12 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from rich.console import Console
-from rich.table import Table
-
 from playment_exporter.errors import InvalidInput
 from playment_exporter.export_request import ExportRequest
 from playment_local.engine import ExecutionResult, LocalEngine
+from playment_local.export_summary import print_export_summary
 from playment_local.pages_bar import pages_bar
 from playment_local.simulator import FaultPlan, Simulator, sample_catalog
 from playment_local.simulator.command import add_simulator_arguments, serve
@@ -187,7 +185,11 @@ def _export(args: argparse.Namespace, api_url: str, api_key: str, request: Expor
         exported = (result.report or {}).get("batch_ids") or list(request.batch_ids)
         copied = engine.copy_to(out, [f"{batch}/" for batch in exported])
         engine.copy_to(out, [f"_exports/{name}/"])
-    _print_summary(result, out, copied - seeded, time.monotonic() - started)
+    places = [
+        ("files in output", f"{out}/ ({copied - seeded} new or rewritten)"),
+        ("report", str(out / "_exports" / result.name / "report.json")),
+    ]
+    print_export_summary(result, places, time.monotonic() - started)
     return EXIT_OK if result.succeeded else EXIT_INCOMPLETE
 
 
@@ -266,34 +268,6 @@ def _parameters(args: argparse.Namespace) -> dict[str, str]:
             raise UsageError("--page-workers: must be between 1 and 32")
         parameters["PageWorkers"] = str(args.page_workers)
     return parameters
-
-
-# -- the summary -------------------------------------------------------------------------
-
-
-def _print_summary(result: ExecutionResult, out: Path, copied: int, elapsed: float) -> None:
-    console = Console()
-    report = result.report or {}
-    totals = report.get("totals", {})
-    table = Table(title=f"Export {result.name}", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    outcome = "[green]SUCCEEDED" if result.succeeded else f"[red]FAILED ({result.error})"
-    table.add_row("status", outcome)
-    table.add_row("jobs", str(totals.get("jobs", 0)))
-    table.add_row("exported", str(totals.get("exported", 0)))
-    for reason, count in report.get("skipped_by_reason", {}).items():
-        table.add_row(f"skipped: {reason}", str(count))
-    for code, count in report.get("failed_by_code", {}).items():
-        table.add_row(f"[red]failed: {code}", str(count))
-    table.add_row("bytes written", f"{totals.get('bytes', 0):,}")
-    table.add_row("files in output", f"{out}/ ({copied} new or rewritten)")
-    table.add_row("report", str(out / "_exports" / result.name / "report.json"))
-    table.add_row("elapsed", f"{elapsed:.1f} s")
-    console.print(table)
-    if not result.succeeded:
-        cause = result.cause or ""
-        console.print(f"[red]{result.error}[/red]: {cause}", soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ class Progress:
     exported: int = 0
     skipped: int = 0
     failed: int = 0
-    settled_by_listing: int = 0
     durations: dict[str, list[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -65,7 +64,6 @@ class Progress:
             self.durations.setdefault(function, []).append(duration_s)
             if function == "ListPagesFunction":
                 self.pages_total = int(result.get("pages", 0))
-                self.settled_by_listing = int(result.get("jobs_settled", 0))
             elif function == "FetchResultFunction":
                 self.pages_done += 1
                 self.exported += int(result.get("exported", 0))
@@ -74,7 +72,7 @@ class Progress:
 
     def reset(self) -> None:
         with self._lock:
-            self.pages_total, self.pages_done, self.settled_by_listing = None, 0, 0
+            self.pages_total, self.pages_done = None, 0
             self.exported = self.skipped = self.failed = 0
             self.durations = {}
 

@@ -9,7 +9,6 @@ import argparse
 import sys
 import time
 from datetime import UTC, timedelta
-from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -31,6 +30,7 @@ from playment_local.deployed_stack import (
     StackError,
 )
 from playment_local.engine import ExecutionResult
+from playment_local.export_summary import print_export_summary
 from playment_local.pages_bar import pages_bar
 
 EXIT_INTERRUPTED = 130
@@ -248,26 +248,9 @@ def _follow(stack: DeployedStack, name: str) -> ExecutionResult:
 
 
 def _print_summary(stack: DeployedStack, result: ExecutionResult, elapsed: float) -> None:
-    console = Console()
-    report: dict[str, Any] = result.report or {}
-    totals = report.get("totals", {})
-    table = Table(title=f"Export {result.name}", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    outcome = "[green]SUCCEEDED" if result.succeeded else f"[red]{result.status} ({result.error})"
-    table.add_row("status", outcome)
-    table.add_row("jobs", str(totals.get("jobs", 0)))
-    table.add_row("exported", str(totals.get("exported", 0)))
-    for reason, count in report.get("skipped_by_reason", {}).items():
-        table.add_row(f"skipped: {reason}", str(count))
-    for code, count in report.get("failed_by_code", {}).items():
-        table.add_row(f"[red]failed: {code}", str(count))
-    table.add_row("bytes written", f"{totals.get('bytes', 0):,}")
-    table.add_row("results", f"s3://{stack.results_bucket}/<batch_id>/<job_id>.json")
     report_note = "" if result.report is not None else " (not written)"
-    table.add_row("report", f"s3://{stack.results_bucket}/{stack.report_key(result.name)}"
-                  + report_note)  # fmt: skip
-    table.add_row("elapsed", f"{elapsed:.1f} s")
-    console.print(table)
-    if not result.succeeded:
-        console.print(Text(f"{result.error}: {result.cause or ''}", style="red"), soft_wrap=True)
+    places = [
+        ("results", f"s3://{stack.results_bucket}/<batch_id>/<job_id>.json"),
+        ("report", f"s3://{stack.results_bucket}/{stack.report_key(result.name)}{report_note}"),
+    ]
+    print_export_summary(result, places, elapsed)
