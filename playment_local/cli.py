@@ -78,24 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         "is not there yet.",
     )
     run.add_argument("--api-url", required=True, help="e.g. https://api.playment.io/v1")
-    run.add_argument("--project-id", required=True)
-    batches = run.add_mutually_exclusive_group(required=True)
-    batches.add_argument("--batch-id", action="append", help="repeat for several batches")
-    batches.add_argument(
-        "--all-batches",
-        action="store_true",
-        help="every batch of the project that has completed jobs",
-    )
+    add_export_arguments(run)
     run.add_argument("--out", type=Path, required=True, help="folder to write results into")
-    run.add_argument(
-        "--overwrite", action="store_true", help="fetch and rewrite jobs already exported"
-    )
-    run.add_argument(
-        "--include-referenced",
-        action="store_true",
-        help="also export the files results point at (segmentation masks, point clouds) "
-        "as <batch_id>/<job_id>/<file name>",
-    )
     _add_tuning(run)
     run.set_defaults(handler=_run)
 
@@ -114,6 +98,31 @@ def build_parser() -> argparse.ArgumentParser:
     add_status_command(commands)
     add_start_command(commands)
     return parser
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """What to export, as both ``run`` and ``start`` take it (see ``request_from_args``)."""
+    parser.add_argument("--project-id", required=True, metavar="ID", help="the Playment project")
+    batches = parser.add_mutually_exclusive_group(required=True)
+    batches.add_argument(
+        "--batch-id", action="append", metavar="ID", help="repeat for several batches"
+    )
+    batches.add_argument(
+        "--all-batches",
+        action="store_true",
+        help="every batch of the project that has completed jobs when the export runs",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="fetch and rewrite jobs already exported (default: only what is missing)",
+    )
+    parser.add_argument(
+        "--include-referenced",
+        action="store_true",
+        help="also export the files results point at (segmentation masks, point clouds) "
+        "as <batch_id>/<job_id>/<file name>",
+    )
 
 
 def _add_tuning(parser: argparse.ArgumentParser) -> None:
@@ -146,13 +155,7 @@ def _run(args: argparse.Namespace) -> int:
     api_key = os.environ.get(KEY_VARIABLE, "").strip()
     if not api_key:
         raise UsageError(f"set {KEY_VARIABLE} to your Playment API key")
-    request = request_from_flags(
-        args.project_id,
-        args.batch_id,
-        overwrite=args.overwrite,
-        all_batches=args.all_batches,
-        include_referenced=args.include_referenced,
-    )
+    request = request_from_args(args)
     _check_api_url(args.api_url)
     return _export(args, args.api_url, api_key, request)
 
@@ -234,6 +237,17 @@ def request_from_flags(
         flag = _FLAG_OF_FIELD.get(error.field.split("[")[0], error.field)
         problem = str(error).split(": ", 1)[-1]
         raise UsageError(f"{flag}: {problem}") from None
+
+
+def request_from_args(args: argparse.Namespace) -> ExportRequest:
+    """The export the flags of ``add_export_arguments`` ask for."""
+    return request_from_flags(
+        args.project_id,
+        args.batch_id,
+        overwrite=args.overwrite,
+        all_batches=args.all_batches,
+        include_referenced=args.include_referenced,
+    )
 
 
 def execution_input(request: ExportRequest) -> dict[str, object]:

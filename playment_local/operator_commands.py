@@ -20,8 +20,9 @@ from playment_local.cli import (
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
+    add_export_arguments,
     execution_input,
-    request_from_flags,
+    request_from_args,
 )
 from playment_local.deployed_stack import (
     DeployedStack,
@@ -93,26 +94,7 @@ def add_start_command(commands: "argparse._SubParsersAction[argparse.ArgumentPar
         "started.",
     )
     _add_stack_arguments(start)
-    start.add_argument("--project-id", required=True, metavar="ID", help="the Playment project")
-    batches = start.add_mutually_exclusive_group(required=True)
-    batches.add_argument(
-        "--batch-id", action="append", metavar="ID", help="repeat for several batches"
-    )
-    batches.add_argument(
-        "--all-batches",
-        action="store_true",
-        help="every batch of the project that has completed jobs when the export runs",
-    )
-    start.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="fetch and rewrite jobs already in the bucket (default: only what is missing)",
-    )
-    start.add_argument(
-        "--include-referenced",
-        action="store_true",
-        help="also export the files results point at (segmentation masks, point clouds)",
-    )
+    add_export_arguments(start)
     start.set_defaults(handler=_start)
 
 
@@ -196,13 +178,7 @@ def _duration(elapsed: timedelta) -> str:
 
 
 def _start(args: argparse.Namespace) -> int:
-    request = request_from_flags(
-        args.project_id,
-        args.batch_id,
-        overwrite=args.overwrite,
-        all_batches=args.all_batches,
-        include_referenced=args.include_referenced,
-    )
+    request = request_from_args(args)
     try:
         stack = DeployedStack.connect(args.stack_name, args.region)
         name = stack.start(execution_input(request))
