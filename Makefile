@@ -7,6 +7,7 @@ PYTHON_VERSION := $(shell cat .python-version)
 export PYENV_VERSION := $(PYTHON_VERSION)
 PYTHON ?= python$(basename $(PYTHON_VERSION))
 VENV := .venv
+TOOL_PACKAGES := playment_cli playment_local playment_simulator playment_operator playment_execution playment_bench
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 
@@ -32,9 +33,10 @@ demo: setup  ## run an export end to end on the simulator and the local engine
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: setup
-	$(BIN)/mypy layers/exporter functions playment_local tests
+	$(BIN)/mypy layers/exporter functions $(TOOL_PACKAGES) tests
 
 pytest: setup
 	$(BIN)/pytest
@@ -42,7 +44,7 @@ pytest: setup
 test: lint typecheck check-template pytest  ## every check CI runs
 
 bench: setup  ## measure throughput, memory, requests, cost and cold start (prints figures)
-	$(BIN)/python -m playment_local.bench --json .bench-figures.json
+	$(BIN)/python -m playment_bench --json .bench-figures.json
 
 lock:  ## refresh constraints.txt from a clean resolve of requirements-dev.txt
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

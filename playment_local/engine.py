@@ -6,17 +6,22 @@ template's ``DefinitionSubstitutions`` applied), loads each function's real hand
 environment the template gives it, and hooks moto's Lambda invocation (``LambdaDispatch``) so
 that the Map's children run those handlers in-process. No step of the workflow is
 re-implemented here: moto's engine runs ``statemachine/export.asl.json`` as written.
+
+It runs in a sandboxed AWS environment of its own (``aws_sandbox``), whatever the user's
+shell holds. Given an output folder, the results bucket's results are kept there rather than
+in moto's memory (``results_folder``); given a log file, moto's and the handlers' logs and
+each failed task's full error go there rather than to the terminal.
 """
 
 import io
 import json
+import logging
 import sys
 import threading
 import time
-import uuid
 import zipfile
-from collections.abc import Mapping
-from contextlib import ExitStack
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +29,10 @@ from typing import Any, Self
 
 import boto3
 from moto import mock_aws
+from moto.s3.models import s3_backends
 
+from playment_execution import FINAL_STATUSES, ExecutionResult, new_execution_name
+from playment_local.aws_sandbox import ACCOUNT_ID, REGION, aws_sandbox
 from playment_local.cfn_template import CfnTemplate, load_template
 from playment_local.lambda_dispatch import (
     LambdaDispatch,
@@ -32,17 +40,16 @@ from playment_local.lambda_dispatch import (
     stop_intercepting_requests,
 )
 from playment_local.lambda_loader import load_handler, temporary_environment
+from playment_local.results_folder import FolderBackedS3, ResultsFolder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
 STACK_NAME = "playment-exporter-local"
 BUCKET = "playment-exporter-local-results"
 SECRET_NAME = f"{STACK_NAME}/playment-api-key"
 # Locally the handlers share one process and one terminal: no EMF metrics on stdout, no
 # X-Ray daemon to talk to, and only warnings from the logger unless asked.
 LOCAL_OVERRIDES = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
-FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 @dataclass
@@ -77,35 +84,6 @@ class Progress:
             self.durations = {}
 
 
-@dataclass(frozen=True)
-class ExecutionResult:
-    name: str
-    status: str
-    error: str | None
-    cause: str | None
-    output: Any
-    report: dict[str, Any] | None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "SUCCEEDED"
-
-    @classmethod
-    def from_description(
-        cls, name: str, described: Mapping[str, Any], report: dict[str, Any] | None
-    ) -> "ExecutionResult":
-        """From a ``DescribeExecution`` answer and the run's report (None if not written)."""
-        output = described.get("output")
-        return cls(
-            name=name,
-            status=described["status"],
-            error=described.get("error"),
-            cause=described.get("cause"),
-            output=json.loads(output) if output else None,
-            report=report,
-        )
-
-
 class LocalEngine:
     """The stack in moto, the handlers in-process. Use as a context manager."""
 
@@ -116,30 +94,46 @@ class LocalEngine:
         api_key: str,
         parameters: Mapping[str, str] | None = None,
         log_level: str = "WARNING",
+        out: Path | None = None,
+        log_file: Path | None = None,
         repo_root: Path = REPO_ROOT,
     ) -> None:
+        """``out``: keep the results there, not in moto (``results_folder``); ``log_file``:
+        send moto's and the handlers' logs there, not to the terminal."""
         self.repo_root = repo_root
         self.progress = Progress()
         self._api_key = api_key
         self._log_level = log_level
+        self._log_file = log_file
         self._parameters = {**(parameters or {}), "PlaymentApiUrl": api_url}
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
-        self._dispatch = LambdaDispatch(on_result=self.progress.record)
+        self._dispatch = LambdaDispatch(on_result=self._on_result, on_error=self._on_error)
         self.state_machine_arn = ""
         self.bucket = BUCKET
+        self.folder = ResultsFolder(out, BUCKET) if out is not None else None
+        self._folder_s3 = FolderBackedS3()
         self._resources = ExitStack()
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def __enter__(self) -> Self:
         with ExitStack() as stack:
+            stack.enter_context(aws_sandbox())
             # Process-wide, because Powertools reads these when it flushes, not when it is made.
             stack.enter_context(temporary_environment(LOCAL_OVERRIDES))
+            if self._log_file is not None:
+                stack.enter_context(_logs_to(self._log_file))
             stack.enter_context(self._mock)
             stop_intercepting_requests()
             self._dispatch.install()
             stack.callback(self._dispatch.uninstall)
-            self._create_stack()
+            if self.folder is not None:
+                self.folder.clear_staging()  # left by a run that was killed
+                self._folder_s3.register(self.folder)
+                self._folder_s3.install()
+                stack.callback(self._folder_s3.uninstall)
+                stack.callback(self.folder.close)
+            self._create_stack(stack)
             self._resources = stack.pop_all()
         return self
 
@@ -154,11 +148,21 @@ class LocalEngine:
     def close(self) -> None:
         self._resources.close()
 
+    @property
+    def results_written(self) -> int:
+        """Files this run put into the output folder so far."""
+        return self.folder.published if self.folder is not None else 0
+
+    def stop_publishing(self) -> None:
+        """Write nothing more into the output folder (the run is being interrupted)."""
+        if self.folder is not None:
+            self.folder.close()
+
     # -- running exports -----------------------------------------------------------------
 
     def start_export(self, execution_input: Mapping[str, Any], name: str | None = None) -> str:
         """Start an execution (always named: moto collides on unnamed ones); its name."""
-        name = name or f"export-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        name = name or new_execution_name()
         self.progress.reset()
         self._sfn.start_execution(
             stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
@@ -210,41 +214,46 @@ class LocalEngine:
             for item in page.get("Contents", [])
         ]
 
-    def seed_from(self, directory: Path, batch_ids: list[str] | None = None) -> int:
-        """Put results exported earlier into the bucket, so a re-run is incremental.
+    def add_existing_results(self, batch_ids: list[str] | None) -> int:
+        """Show the results the output folder holds to the listing, as keys: a re-run leaves
+        them out without a byte being uploaded. ``None``: every batch folder in it."""
+        if self.folder is None:
+            raise RuntimeError("the engine has no output folder")
+        backend = s3_backends[ACCOUNT_ID]["aws"]
+        return self._folder_s3.add_existing(
+            backend, self.folder, self.folder.existing_result_keys(batch_ids)
+        )
 
-        ``None``: every batch folder in ``directory`` (an export of all of a project's batches).
-        """
-        if batch_ids is None:
-            folders = sorted(directory.iterdir()) if directory.is_dir() else []
-            batch_ids = [f.name for f in folders if f.is_dir() and not f.name.startswith("_")]
-        count = 0
-        for batch_id in batch_ids:
-            folder = directory / batch_id
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.glob("*.json")):
-                self.s3.upload_file(str(path), self.bucket, f"{batch_id}/{path.name}")
-                count += 1
-        return count
-
-    def copy_to(self, directory: Path, prefixes: list[str]) -> int:
-        """Copy the objects under ``prefixes`` into ``directory``, keeping their keys."""
+    def copy_to(self, directory: Path, prefix: str) -> int:
+        """Copy the objects under ``prefix`` (the run's records) into ``directory``."""
         root = directory.resolve()
         count = 0
-        for prefix in prefixes:
-            for key in self.keys(prefix):
-                target = (root / key).resolve()
-                if not target.is_relative_to(root):
-                    raise ValueError(f"refusing to write {key!r} outside {root}")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self.s3.download_file(self.bucket, key, str(target))
-                count += 1
+        for key in self.keys(prefix):
+            target = (root / key).resolve()
+            if not target.is_relative_to(root):
+                raise ValueError(f"refusing to write {key!r} outside {root}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.part")
+            self.s3.download_file(self.bucket, key, str(partial))
+            partial.replace(target)
+            count += 1
         return count
+
+    # -- what the functions report -------------------------------------------------------
+
+    def _on_result(self, function: str, event: Any, result: Any, duration_s: float) -> None:
+        if function == "FetchResultFunction" and self.folder is not None:
+            page = event["page"]
+            self.folder.publish(page["batch_id"], page["job_ids"])
+        self.progress.record(function, event, result, duration_s)
+
+    def _on_error(self, function: str, payload: Mapping[str, Any]) -> None:
+        """A task that raised: its whole error, trace included, to the log (if there is one)."""
+        _log.error("%s raised: %s", function, json.dumps(payload, indent=1))
 
     # -- building the stack --------------------------------------------------------------
 
-    def _create_stack(self) -> None:
+    def _create_stack(self, resources: ExitStack) -> None:
         self.s3 = boto3.client("s3", region_name=REGION)
         self._sfn = boto3.client("stepfunctions", region_name=REGION)
         self.s3.create_bucket(Bucket=self.bucket)
@@ -265,7 +274,7 @@ class LocalEngine:
         )
         template.set_physical("ResultsBucket", Ref=self.bucket, Arn=f"arn:aws:s3:::{self.bucket}")
         template.set_physical("ApiKeySecret", Ref=secret_arn, Arn=secret_arn)
-        self._create_functions(template, role_arn)
+        self._create_functions(template, role_arn, resources)
         machine = template.state_machine()
         definition = (self.repo_root / machine.definition_uri).read_text()
         for name, value in machine.substitutions.items():
@@ -274,7 +283,7 @@ class LocalEngine:
             name=f"{STACK_NAME}-export", definition=definition, roleArn=role_arn
         )["stateMachineArn"]
 
-    def _create_functions(self, template: CfnTemplate, role_arn: str) -> None:
+    def _create_functions(self, template: CfnTemplate, role_arn: str, resources: ExitStack) -> None:
         lambdas = boto3.client("lambda", region_name=REGION)
         for spec in template.functions():
             name = f"{STACK_NAME}-{spec.logical_id}"
@@ -305,6 +314,12 @@ class LocalEngine:
         observability = sys.modules.get("exporter_runtime.observability")
         if observability is not None:
             self._dispatch.after_each = observability.metrics.clear_metrics
+            if self._log_file is not None and self._log_level != "INFO":
+                # The handlers' JSON logs go to the log file too; --verbose shows them.
+                handler = observability.logger.registered_handler
+                stream = resources.enter_context(self._log_file.open("a", encoding="utf-8"))
+                previous, handler.stream = handler.stream, stream
+                resources.callback(setattr, handler, "stream", previous)
 
     def _create_role(self) -> str:
         iam = boto3.client("iam", region_name=REGION)
@@ -334,3 +349,28 @@ def _placeholder_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "# run in-process by playment_local.lambda_dispatch\n")
     return buffer.getvalue()
+
+
+_log = logging.getLogger("playment_local.engine")
+
+
+@contextmanager
+def _logs_to(path: Path) -> Iterator[None]:
+    """moto's and the engine's loggers write to ``path`` only, for the block's duration."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    loggers = [logging.getLogger(name) for name in ("moto", "playment_local")]
+    saved = [(logger.propagate, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, (propagate, level) in zip(loggers, saved, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+            logger.setLevel(level)
+        handler.close()

@@ -29,6 +29,8 @@ SEAM = "_invoke_lambda"
 
 # Told of every successful invocation: (logical id, event, result, duration in seconds).
 InvocationListener = Callable[[str, Any, Any, float], None]
+# Told of every invocation that raised: (logical id, the error payload with its whole trace).
+ErrorListener = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,14 @@ class RegisteredFunction:
 class LambdaDispatch:
     """Runs registered functions in-process when moto invokes them; others go to moto."""
 
-    def __init__(self, on_result: InvocationListener | None = None) -> None:
+    def __init__(
+        self,
+        on_result: InvocationListener | None = None,
+        on_error: ErrorListener | None = None,
+    ) -> None:
         self._functions: dict[str, RegisteredFunction] = {}
         self._on_result = on_result
+        self._on_error = on_error
         self.after_each: Callable[[], None] | None = None
         self._original: Any = None
         self._lock = threading.Lock()
@@ -85,11 +92,17 @@ class LambdaDispatch:
         try:
             result = function.handler(event, context)
         except Exception as error:  # noqa: BLE001 - reported to the engine as Lambda would
+            # As Lambda answers it: type, message and the last frames of the trace.
             payload = {
                 "errorType": type(error).__name__,
                 "errorMessage": str(error),
                 "stackTrace": traceback.format_tb(error.__traceback__)[-3:],
             }
+            if self._on_error is not None:
+                self._on_error(
+                    function.logical_id,
+                    {**payload, "stackTrace": traceback.format_exception(error)},
+                )
             return json.dumps(payload), True, ""
         finally:
             if self.after_each is not None:

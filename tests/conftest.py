@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from playment_local.moto_server import moto_server as run_moto_server
-from playment_local.simulator import Catalog, Simulator, sample_catalog
+from playment_simulator import Catalog, Simulator, sample_catalog
 
 REGION = "us-east-1"
 BUCKET = "exports-bucket"

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from playment_local.engine import LocalEngine
-from playment_local.simulator import Catalog, Simulator
+from playment_simulator import Catalog, Simulator
 from tests.conftest import API_KEY
 
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from playment_local.cli import main
-from playment_local.simulator import (
+from playment_cli.main import main
+from playment_simulator import (
     Catalog,
     FaultPlan,
     SimBatch,

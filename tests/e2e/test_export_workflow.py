@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from playment_local.simulator import (
+from playment_simulator import (
     Catalog,
     FaultPlan,
     SimBatch,

@@ -11,7 +11,7 @@ from playment_exporter.outcomes import JobPage, JobStatus, SkipReason
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.result_store import ResultStore
 from playment_exporter.retry_policy import RetrySettings
-from playment_local.simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject
+from playment_simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject
 from tests.conftest import API_KEY, BUCKET
 
 FAST = RetrySettings(window=30, initial_wait=0.01, max_wait=0.05)

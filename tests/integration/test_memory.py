@@ -3,8 +3,8 @@
 import boto3
 import pytest
 
-from playment_local.bench.fetch_runner import page, run_fetch_process
-from playment_local.simulator import Catalog, SimBatch, SimJob, SimProject
+from playment_bench.fetch_runner import page, run_fetch_process
+from playment_simulator import Catalog, SimBatch, SimJob, SimProject
 from tests.conftest import API_KEY
 
 MiB = 1024 * 1024

@@ -15,10 +15,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.core import set_initial_no_auth_action_count
 
-from playment_local.cli import main
-from playment_local.deployed_stack import DeployedStack, ExportProgress
+from playment_cli.main import main
 from playment_local.engine import LocalEngine
-from playment_local.simulator import FaultPlan, Simulator, sample_catalog
+from playment_operator.deployed_stack import DeployedStack, ExportProgress
+from playment_simulator import FaultPlan, Simulator, sample_catalog
 from tests.conftest import API_KEY, REGION
 
 STACK = "playment-exporter-test"

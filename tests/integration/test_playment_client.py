@@ -5,7 +5,7 @@ import pytest
 from playment_exporter.errors import PlaymentApiError, PlaymentAuthError
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.retry_policy import RetrySettings
-from playment_local.simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject
+from playment_simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject
 
 FAST = RetrySettings(window=30, initial_wait=0.01, max_wait=0.05)
 

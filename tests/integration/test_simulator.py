@@ -16,7 +16,7 @@ import psutil  # type: ignore[import-untyped]
 import pytest
 import requests
 
-from playment_local.simulator import (
+from playment_simulator import (
     ALL_TRANSIENT_KINDS,
     Catalog,
     FaultPlan,
@@ -662,7 +662,7 @@ def test_stop_closes_both_origins(start_simulator: StartSimulator) -> None:
 
 def test_the_simulator_command_serves_until_interrupted() -> None:
     # Given the simulator command started on free ports
-    command = [sys.executable, "-m", "playment_local", "simulator", "--port", "0"]
+    command = [sys.executable, "-m", "playment_cli", "simulator", "--port", "0"]
     command += ["--api-key", "cli-key"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:

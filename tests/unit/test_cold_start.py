@@ -1,6 +1,6 @@
 """Each handler imports, in a fresh process, as Lambda would import it in a new container."""
 
-from playment_local.bench.cold_start import handler_import_times
+from playment_bench.cold_start import handler_import_times
 
 
 def test_every_handler_imports_in_a_fresh_process_without_the_network() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from playment_local.bench.cost import (
+from playment_bench.cost import (
     PRICES_CHECKED_ON,
     S3_STANDARD_PER_PUT,
     SFN_STANDARD_PER_TRANSITION,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from playment_exporter.errors import InvalidInput, PlaymentAuthError
-from playment_local.simulator import sample_catalog
+from playment_simulator import sample_catalog
 from tests.conftest import API_KEY, BUCKET, load_event
 
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from playment_local.simulator.catalog import SimBatch, SimJob
+from playment_simulator.catalog import SimBatch, SimJob
 
 TOKEN_BASE = 1575822103313046000
 """Tokens are this plus the offset of the page's first job: opaque, and timestamp-like."""

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from playment_local.simulator.bodies import (
+from playment_simulator.bodies import (
     LargeBody,
     referenced_file_body,
     segmentation_body,
     small_annotation_count,
     small_body,
 )
-from playment_local.simulator.urls import referenced_file_url
+from playment_simulator.urls import referenced_file_url
 
 LastPageToken = Literal["absent", "null", "empty", "repeat"]
 LAST_PAGE_TOKEN_STYLES: tuple[LastPageToken, ...] = ("absent", "null", "empty", "repeat")

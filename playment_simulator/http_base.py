@@ -9,10 +9,35 @@ import threading
 import time
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from playment_local.simulator.server import Simulator
+from playment_simulator.catalog import Catalog
+from playment_simulator.signing import UrlSigner
+from playment_simulator.stats import SimulatorStats
+
+
+class SimulatorState(Protocol):
+    """What the request handlers read from the simulator they serve (``server.Simulator``).
+
+    A protocol, so that the handlers need not import the server that imports them.
+    """
+
+    catalog: Catalog
+    api_key: str
+    latency: float
+    page_size: int
+    url_ttl: float
+    stats: SimulatorStats
+    signer: UrlSigner
+
+    @property
+    def redirect_status(self) -> int: ...
+
+    @property
+    def storage_url(self) -> str: ...
+
+    def fault_for(self, endpoint: str, key: str) -> str | None: ...
+
 
 _DISCONNECTS = (ConnectionError, TimeoutError)
 
@@ -33,7 +58,7 @@ class OriginServer(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         handler: type[BaseHTTPRequestHandler],
-        simulator: "Simulator",
+        simulator: SimulatorState,
     ) -> None:
         self.simulator = simulator
         self._connections: set[socket.socket] = set()
@@ -74,7 +99,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     server: OriginServer
 
     @property
-    def simulator(self) -> "Simulator":
+    def simulator(self) -> SimulatorState:
         return self.server.simulator
 
     def log_message(self, format: str, *args: Any) -> None:

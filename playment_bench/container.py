@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import boto3
 
-from playment_local.bench.fetch_runner import page, run_fetch_process
-from playment_local.bench.measure import RUNS, median, median_of
-from playment_local.bench.simulator_process import PROJECT, SimulatorProcess
+from playment_bench.fetch_runner import page, run_fetch_process
+from playment_bench.measure import RUNS, median, median_of
+from playment_bench.simulator_process import PROJECT, SimulatorProcess
 from playment_local.moto_server import moto_server
 
 LATENCY_S = 0.040

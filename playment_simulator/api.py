@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from playment_local.simulator.catalog import SimBatch
-from playment_local.simulator.http_base import SimulatorHandler
-from playment_local.simulator.paging import InvalidPageToken, batch_page
-from playment_local.simulator.urls import (
+from playment_simulator.catalog import SimBatch
+from playment_simulator.http_base import SimulatorHandler
+from playment_simulator.paging import InvalidPageToken, batch_page
+from playment_simulator.urls import (
     PRIVATE_FILES_BASE,
     PRIVATE_PREFIX,
     SIGNED_PREFIX,

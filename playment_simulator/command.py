@@ -5,9 +5,9 @@ import secrets
 import sys
 import threading
 
-from playment_local.simulator.catalog import Catalog, sample_catalog
-from playment_local.simulator.faults import FaultPlan
-from playment_local.simulator.server import Simulator, SimulatorError
+from playment_simulator.catalog import Catalog, sample_catalog
+from playment_simulator.faults import FaultPlan
+from playment_simulator.server import Simulator, SimulatorError
 
 
 def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ runs the warm-up page (imports, pools, the secret), records the peak RSS so far,
 each page and prints one JSON line: ``{"baseline_mib", "peak_mib", "growth_mib",
 "page_seconds", "results"}``.
 
-    python -m playment_local.bench.fetch_process --api-url URL --aws-endpoint URL \\
+    python -m playment_bench.fetch_process --api-url URL --aws-endpoint URL \\
         --bucket B --secret-arn ARN [--page-workers N] < pages.json
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 from playment_local.lambda_context import LocalLambdaContext
 from playment_local.lambda_loader import load_handler
 
-FUNCTION = Path(__file__).resolve().parents[2] / "functions" / "fetch_result"
+FUNCTION = Path(__file__).resolve().parents[1] / "functions" / "fetch_result"
 
 
 def _peak_mib() -> float:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from typing import Any
 
-FETCH_PROCESS = "playment_local.bench.fetch_process"
+FETCH_PROCESS = "playment_bench.fetch_process"
 
 
 def page(project_id: str, batch_id: str, job_ids: list[str], number: int = 0) -> dict[str, Any]:

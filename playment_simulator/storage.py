@@ -6,8 +6,8 @@ import uuid
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
-from playment_local.simulator.http_base import SimulatorHandler
-from playment_local.simulator.urls import (
+from playment_simulator.http_base import SimulatorHandler
+from playment_simulator.urls import (
     PRIVATE_PREFIX,
     SIGNED_PREFIX,
     parse_file_path,

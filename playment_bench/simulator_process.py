@@ -7,7 +7,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self
 
-from playment_local.simulator import Catalog, SimBatch, SimJob, SimProject, Simulator
+from playment_simulator import Catalog, SimBatch, SimJob, SimProject, Simulator
 
 PROJECT = "bench-project"
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from playment_local.cfn_template import load_template
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = ROOT / "template.yaml"
 DEFINITION_PATH = ROOT / "statemachine" / "export.asl.json"
 FUNCTIONS_DIR = ROOT / "functions"

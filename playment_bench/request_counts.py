@@ -4,8 +4,8 @@ botocore hook on every client (the handlers', Powertools', and moto's engine's o
 from collections import Counter
 from dataclasses import dataclass
 
-from playment_local.bench.measure import AwsCallCounter
-from playment_local.bench.simulator_process import PROJECT, SimulatorProcess
+from playment_bench.measure import AwsCallCounter
+from playment_bench.simulator_process import PROJECT, SimulatorProcess
 from playment_local.engine import LocalEngine
 
 JOBS = 1_000

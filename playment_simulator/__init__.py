@@ -6,10 +6,10 @@ the documented error envelope, and switches for latency, page-token styles, larg
 faults. It counts what it sees (``Simulator.stats``).
 """
 
-from playment_local.simulator.catalog import Catalog, SimBatch, SimJob, SimProject, sample_catalog
-from playment_local.simulator.faults import ALL_TRANSIENT_KINDS, PERMANENT_ONLY_KINDS, FaultPlan
-from playment_local.simulator.server import Simulator, SimulatorError
-from playment_local.simulator.stats import SimulatorStats
+from playment_simulator.catalog import Catalog, SimBatch, SimJob, SimProject, sample_catalog
+from playment_simulator.faults import ALL_TRANSIENT_KINDS, PERMANENT_ONLY_KINDS, FaultPlan
+from playment_simulator.server import Simulator, SimulatorError
+from playment_simulator.stats import SimulatorStats
 
 __all__ = [
     "ALL_TRANSIENT_KINDS",

@@ -3,13 +3,13 @@
 import threading
 from types import TracebackType
 
-from playment_local.simulator.api import BASE_PATH, ApiHandler
-from playment_local.simulator.catalog import Catalog
-from playment_local.simulator.faults import FaultDecider, FaultPlan
-from playment_local.simulator.http_base import OriginServer, SimulatorHandler
-from playment_local.simulator.signing import UrlSigner
-from playment_local.simulator.stats import SimulatorStats
-from playment_local.simulator.storage import StorageHandler
+from playment_simulator.api import BASE_PATH, ApiHandler
+from playment_simulator.catalog import Catalog
+from playment_simulator.faults import FaultDecider, FaultPlan
+from playment_simulator.http_base import OriginServer, SimulatorHandler
+from playment_simulator.signing import UrlSigner
+from playment_simulator.stats import SimulatorStats
+from playment_simulator.storage import StorageHandler
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _POLL_INTERVAL = 0.05  # how quickly stop() is noticed by serve_forever

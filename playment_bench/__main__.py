@@ -1,6 +1,6 @@
 """``make bench``: every figure, measured the same way each time, printed; nothing asserted.
 
-python -m playment_local.bench [--runs N] [--only throughput,container,requests,cost,imports]
+python -m playment_bench [--runs N] [--only throughput,container,requests,cost,imports]
 """
 
 import argparse
@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from playment_local.bench import cold_start, container, cost, request_counts, throughput
-from playment_local.bench.measure import RUNS, AwsCallCounter
+from playment_bench import cold_start, container, cost, request_counts, throughput
+from playment_bench.measure import RUNS, AwsCallCounter
 
 SECTIONS = ("requests", "throughput", "container", "cost", "imports")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m playment_local.bench")
+    parser = argparse.ArgumentParser(prog="python -m playment_bench")
     parser.add_argument("--runs", type=int, default=RUNS, help="runs per figure (median)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--json", type=Path, default=None, help="also write figures here")

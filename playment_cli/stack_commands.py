@@ -2,7 +2,7 @@
 
 Both find the stack's outputs with CloudFormation and use the caller's AWS credentials (the
 default chain: environment, ``AWS_PROFILE``, SSO, instance role). The AWS side lives in
-``playment_local.deployed_stack``; this module sets up the arguments and prints.
+``playment_operator.deployed_stack``; this module sets up the arguments and prints.
 """
 
 import argparse
@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from playment_local.cli import (
+from playment_cli.export_flags import (
     EXIT_INCOMPLETE,
     EXIT_OK,
     EXIT_USAGE,
@@ -24,15 +24,15 @@ from playment_local.cli import (
     execution_input,
     request_from_args,
 )
-from playment_local.deployed_stack import (
+from playment_cli.export_summary import print_export_summary
+from playment_cli.pages_bar import pages_bar
+from playment_execution import ExecutionResult
+from playment_operator.deployed_stack import (
     DeployedStack,
     ExecutionSummary,
     ExportProgress,
     StackError,
 )
-from playment_local.engine import ExecutionResult
-from playment_local.export_summary import print_export_summary
-from playment_local.pages_bar import pages_bar
 
 EXIT_INTERRUPTED = 130
 MAX_LIMIT = 1000  # ListExecutions' own maximum page size

@@ -13,7 +13,6 @@ against the pages of the manifest.
 """
 
 import json
-import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,10 +24,9 @@ import boto3
 import ijson
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from playment_local.engine import ExecutionResult
+from playment_execution import FINAL_STATUSES, ExecutionResult, new_execution_name
 
 REQUIRED_OUTPUTS = ("StateMachineArn", "ResultsBucket")
-FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 EXPORTS_PREFIX = "_exports/"
 LISTING_STATE = "ListPages"
 # The report ends with one entry per failed and skipped job (millions, for a big export):
@@ -78,11 +76,6 @@ class ExportProgress:
 class _MapRunCounts:
     total: int
     done: int
-
-
-def new_execution_name() -> str:
-    """``export-<UTC timestamp>-<8 hex>``, as the local engine names its executions."""
-    return f"export-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
 
 class DeployedStack:

@@ -1,12 +1,13 @@
 """The table ``run`` and ``start`` print when an export ends, from its report."""
 
+import json
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from playment_local.engine import ExecutionResult
+from playment_execution import ExecutionResult
 
 
 def print_export_summary(
@@ -34,4 +35,17 @@ def print_export_summary(
     console = Console()
     console.print(table)
     if not result.succeeded:
-        console.print(Text(f"{result.error}: {result.cause or ''}", style="red"), soft_wrap=True)
+        console.print(Text(failure_line(result.error, result.cause), style="red"), soft_wrap=True)
+
+
+def failure_line(error: str | None, cause: str | None) -> str:
+    """One line for a failed execution: a task's raised error as ``Type: message`` (Lambda's
+    error payload carries a stack trace, which belongs in the log, not on the terminal)."""
+    try:
+        payload = json.loads(cause or "")
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and "errorMessage" in payload:
+        return f"{payload.get('errorType') or error}: {payload['errorMessage']}"
+    first = (cause or "").strip().splitlines()
+    return f"{error}: {first[0]}" if first else str(error)

@@ -13,8 +13,8 @@ from urllib.parse import urljoin
 
 import requests
 
-from playment_local.bench.measure import RUNS, median, median_of
-from playment_local.bench.simulator_process import PROJECT, SimulatorProcess
+from playment_bench.measure import RUNS, median, median_of
+from playment_bench.simulator_process import PROJECT, SimulatorProcess
 from playment_local.engine import LocalEngine
 
 JOBS = 2_000

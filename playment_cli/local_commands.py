@@ -1,0 +1,183 @@
+"""``demo`` and ``run``: the export on this machine, on the local engine.
+
+The real state machine runs on moto's Step Functions engine with the real handlers
+(``playment_local.engine``); the results land in ``--out``.
+"""
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playment_cli.export_flags import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    UsageError,
+    add_export_arguments,
+    execution_input,
+    request_from_args,
+    request_from_flags,
+)
+from playment_cli.export_summary import print_export_summary
+from playment_cli.pages_bar import pages_bar
+from playment_execution import ExecutionResult, new_execution_name
+from playment_exporter.export_request import ExportRequest
+from playment_exporter.playment_client import DEFAULT_API_URL
+from playment_local.engine import LocalEngine
+from playment_simulator import FaultPlan, Simulator, sample_catalog
+
+KEY_VARIABLE = "PLAYMENT_API_KEY"
+EXIT_INTERRUPTED = 130
+
+
+def add_demo_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="export a sample project from the built-in simulator",
+        description="Start the Playment simulator with a sample project (two batches, some "
+        "jobs not completed, a few injected faults), run the export on the local engine, "
+        "and write the results to --out.",
+    )
+    demo.add_argument("--out", type=Path, default=Path("exports"), help="default: ./exports")
+    _add_tuning(demo)
+    demo.set_defaults(handler=_demo)
+
+
+def add_run_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    run = commands.add_parser(
+        "run",
+        help="export batches from a Playment-compatible API",
+        description=f"Export the given batches. The API key is read from ${KEY_VARIABLE} and "
+        "put into the emulated Secrets Manager, where the handlers read it as they do on AWS. "
+        "Results land in OUT/<batch_id>/<job_id>.json, the run's manifest, outcomes and "
+        "report in OUT/_exports/<execution>/. Re-running into the same OUT fetches only what "
+        "is not there yet.",
+    )
+    run.add_argument(
+        "--api-url", default=DEFAULT_API_URL, help=f"the API's base URL (default {DEFAULT_API_URL})"
+    )
+    add_export_arguments(run)
+    run.add_argument("--out", type=Path, required=True, help="folder to write results into")
+    _add_tuning(run)
+    run.set_defaults(handler=_run)
+
+
+def _add_tuning(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=None,
+        help="pages exported at once by the Map (template default: 40)",
+    )
+    parser.add_argument(
+        "--page-workers", type=int, default=None, help="jobs fetched at once per page (default 8)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the handlers' logs")
+
+
+def _run(args: argparse.Namespace) -> int:
+    api_key = os.environ.get(KEY_VARIABLE, "").strip()
+    if not api_key:
+        raise UsageError(f"set {KEY_VARIABLE} to your Playment API key")
+    request = request_from_args(args)
+    _check_api_url(args.api_url)
+    return _export(args, args.api_url, api_key, request)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    api_key = secrets.token_urlsafe(16)
+    catalog = sample_catalog()
+    project = next(iter(catalog.projects.values()))
+    request = request_from_flags(project.id, [batch.id for batch in project.batches])
+    faults = FaultPlan(rate=0.02, seed=1)
+    with Simulator(catalog, api_key, faults=faults, latency=0.002) as simulator:
+        print(f"Playment simulator on {simulator.api_url} with project {project.id}")
+        return _export(args, simulator.api_url, api_key, request)
+
+
+def _export(args: argparse.Namespace, api_url: str, api_key: str, request: ExportRequest) -> int:
+    parameters = _parameters(args)
+    out: Path = args.out
+    started = time.monotonic()
+    name = new_execution_name()
+    log_file = out / "_exports" / name / "engine.log"
+    with LocalEngine(
+        api_url=api_url,
+        api_key=api_key,
+        parameters=parameters,
+        log_level="INFO" if args.verbose else "WARNING",
+        out=out,
+        log_file=log_file,
+    ) as engine:
+        if not request.overwrite:
+            engine.add_existing_results(None if request.all_batches else list(request.batch_ids))
+        engine.start_export(execution_input(request), name)
+        try:
+            result = _follow(engine, name)
+        except KeyboardInterrupt:
+            return _interrupted(engine, out)
+        engine.copy_to(out, f"_exports/{name}/")
+        written = engine.results_written
+    places = [("files in output", f"{out}/ ({written} new or rewritten)")]
+    if result.report is not None:
+        places.append(("report", str(out / "_exports" / name / "report.json")))
+    if not result.succeeded:
+        places.append(("details", str(log_file)))
+    print_export_summary(result, places, time.monotonic() - started)
+    return EXIT_OK if result.succeeded else EXIT_INCOMPLETE
+
+
+def _interrupted(engine: LocalEngine, out: Path) -> int:
+    """Ctrl-C or SIGTERM: stop writing into OUT and leave at once.
+
+    Every file in OUT is whole (each appears by a rename); what the pages were still fetching
+    is dropped. The pages' worker threads cannot be cancelled mid-request, so the process
+    ends with ``os._exit`` rather than waiting for them.
+    """
+    engine.stop_publishing()
+    print(
+        f"\ninterrupted: {engine.results_written} results written to {out}/, each whole; "
+        "run the same command again to export the rest",
+        file=sys.stderr,
+        flush=True,
+    )
+    sys.stdout.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _follow(engine: LocalEngine, name: str) -> ExecutionResult:
+    """Wait for the execution; a progress bar on stderr when it is a terminal."""
+    with pages_bar() as update:
+        while update is not None and not engine.poll(name):
+            state = engine.progress
+            update(
+                state.pages_total,
+                state.pages_done,
+                f"{state.exported} exported, {state.failed} failed",
+            )
+            time.sleep(0.2)
+    return engine.wait(name)
+
+
+def _check_api_url(api_url: str) -> None:
+    parts = urlsplit(api_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise UsageError(f"--api-url: {api_url!r} is not an http(s) URL")
+    if parts.query or parts.fragment:
+        raise UsageError("--api-url: give the base URL only, without a query or fragment")
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, str]:
+    parameters = {}
+    if args.max_concurrency is not None:
+        if not 1 <= args.max_concurrency <= 10_000:
+            raise UsageError("--max-concurrency: must be between 1 and 10000")
+        parameters["MapMaxConcurrency"] = str(args.max_concurrency)
+    if args.page_workers is not None:
+        if not 1 <= args.page_workers <= 32:
+            raise UsageError("--page-workers: must be between 1 and 32")
+        parameters["PageWorkers"] = str(args.page_workers)
+    return parameters

@@ -1,0 +1,48 @@
+"""How an export execution ended, as Step Functions describes it.
+
+The local engine and a deployed stack both end an export with a ``DescribeExecution`` answer
+and the run's report; the command line prints the same summary from either.
+"""
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    name: str
+    status: str
+    error: str | None
+    cause: str | None
+    output: Any
+    report: dict[str, Any] | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+    @classmethod
+    def from_description(
+        cls, name: str, described: Mapping[str, Any], report: dict[str, Any] | None
+    ) -> "ExecutionResult":
+        """From a ``DescribeExecution`` answer and the run's report (None if not written)."""
+        output = described.get("output")
+        return cls(
+            name=name,
+            status=described["status"],
+            error=described.get("error"),
+            cause=described.get("cause"),
+            output=json.loads(output) if output else None,
+            report=report,
+        )
+
+
+def new_execution_name() -> str:
+    """``export-<UTC timestamp>-<8 hex>``: sortable by start, unique, usable as an S3 key part."""
+    return f"export-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
