@@ -1,13 +1,13 @@
-"""The ``simulator`` command: its arguments (reusable by any CLI) and serving until Ctrl-C."""
+"""The ``simulator`` command: its arguments (reusable by any CLI) and serving until stopped."""
 
 import argparse
 import secrets
 import sys
-import threading
 
 from playment_simulator.catalog import Catalog, sample_catalog
 from playment_simulator.faults import FaultPlan
 from playment_simulator.server import Simulator, SimulatorError
+from playment_simulator.stop_signals import stop_event_on_signals
 
 
 def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,20 +46,24 @@ def simulator_from_args(args: argparse.Namespace, catalog: Catalog | None = None
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Serve the sample project until interrupted; the exit status (2: bad options)."""
-    try:
-        simulator = simulator_from_args(args)
-        simulator.start(api_port=args.port, storage_port=args.storage_port)
-    except (ValueError, SimulatorError) as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 2
-    try:
-        _print_banner(simulator)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        print("stopping", flush=True)
-    finally:
-        simulator.stop()
+    """Serve the sample project until SIGINT or SIGTERM; the exit status (2: bad options).
+
+    The handlers are its own, not KeyboardInterrupt: started in the background by a script,
+    the process has SIGINT ignored and would otherwise never stop (``stop_signals``).
+    """
+    with stop_event_on_signals() as stop:
+        try:
+            simulator = simulator_from_args(args)
+            simulator.start(api_port=args.port, storage_port=args.storage_port)
+        except (ValueError, SimulatorError) as error:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            return 2
+        try:
+            _print_banner(simulator)
+            stop.wait()
+            print("stopping", flush=True)
+        finally:
+            simulator.stop()
     return 0
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from exporter_runtime.clients import PlaymentClientCache, s3_client
 from exporter_runtime.invocation import deadline_from
 from exporter_runtime.observability import logger, metrics, tracer
-from exporter_runtime.settings import ExporterSettings
+from exporter_runtime.settings import ListPagesSettings
 from playment_exporter.api_key import read_api_key
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import list_export_pages
@@ -21,7 +21,7 @@ from playment_exporter.run_records import RunRecords, validate_execution_name
 
 SAFETY_MARGIN_S = 30.0
 
-settings = ExporterSettings()  # read from the environment, once per container
+settings = ListPagesSettings()  # read from the environment, once per container
 s3 = s3_client(max_connections=4)
 store = ResultStore(s3, settings.results_bucket, settings.results_prefix)
 playment = PlaymentClientCache(settings.playment_api_url, pool_size=2)
@@ -49,6 +49,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         store,
         RunRecords(s3, settings.results_bucket, execution),
         request,
+        max_concurrency=settings.map_max_concurrency,
         deadline=deadline_from(context, SAFETY_MARGIN_S),
     )
     metrics.add_metric("JobsListed", MetricUnit.Count, summary.jobs_listed)

@@ -121,14 +121,15 @@ def test_start_exits_1_when_a_job_fails_and_names_the_error(
 def test_on_a_terminal_start_shows_the_pages_done_on_stderr(
     deployed: LocalEngine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a terminal (as rich sees it) / When a one-page export is started
+    # Given a terminal (as rich sees it) / When a two-page export is started (18 jobs to
+    # fetch, in pages of 10)
     monkeypatch.setenv("FORCE_COLOR", "1")
     status = main(start_args("--batch-id", "batch-broken"))
-    # Then a progress bar on stderr counted the page from the Map run, and stdout has no bar
+    # Then a progress bar on stderr counted the pages from the Map run, and stdout has no bar
     captured = capsys.readouterr()
     assert status == 1
     plain_err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", captured.err)
-    assert "1/1 pages" in plain_err
+    assert "2/2 pages" in plain_err
     assert "(map run)" in plain_err
     assert "pages" not in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", captured.out)
 
@@ -166,7 +167,8 @@ def test_status_lists_both_executions_newest_first_with_their_totals(
 def test_following_counts_pages_from_the_map_run_or_else_from_the_bucket(
     deployed: LocalEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given an export of 150 jobs (two pages of the manifest), started on the stack
+    # Given an export of 150 jobs (134 to fetch: 14 pages of 10 for MapMaxConcurrency 40),
+    # started on the stack
     stack = DeployedStack.connect(STACK)
     name = stack.start({"project_id": PROJECT, "batch_ids": ["batch-ok"]})
     # When it is followed with a progress callback
@@ -175,7 +177,7 @@ def test_following_counts_pages_from_the_map_run_or_else_from_the_bucket(
     # Then the progress ends with every manifest page done, counted by the Map run
     assert result.succeeded
     pages = len(deployed.read_json(f"_exports/{name}/pages.json"))
-    assert pages == 2
+    assert pages == 14
     final = seen[-1]
     assert (final.status, final.counted_from) == ("SUCCEEDED", "map run")
     assert (final.pages_done, final.pages_total) == (pages, pages)

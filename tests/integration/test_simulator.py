@@ -660,29 +660,39 @@ def test_stop_closes_both_origins(start_simulator: StartSimulator) -> None:
         _ = sim.api_url
 
 
-def test_the_simulator_command_serves_until_interrupted() -> None:
-    # Given the simulator command started on free ports
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_the_simulator_command_serves_until_told_to_stop(stop_signal: signal.Signals) -> None:
+    # Given the simulator command started on free ports with SIGINT ignored, as a background
+    # job of a non-interactive shell has it (Python then installs no KeyboardInterrupt)
     command = [sys.executable, "-m", "playment_cli", "simulator", "--port", "0"]
     command += ["--api-key", "cli-key"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    ignoring_sigint = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
+    process = subprocess.Popen(
+        ignoring_sigint, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert process.stdout is not None
-        banner = [process.stdout.readline() for _ in range(4)]
+        banner: list[str] = []
+        while not banner or not banner[-1].startswith("Press Ctrl-C"):
+            line = process.stdout.readline()
+            assert line, f"the simulator ended before its banner: {banner}"
+            banner.append(line)
         api_url = next(line.split()[-1] for line in banner if "API URL" in line)
-        # When a job is asked for with the printed key, then Ctrl-C is pressed
+        # When a job is asked for with the printed key, then the signal is sent
         answer = requests.get(
             f"{api_url}/projects/demo-project/jobs/batch-a-job-00000",
             headers={"x-api-key": "cli-key"},
             timeout=TIMEOUT,
         )
-        process.send_signal(signal.SIGINT)
-        status = process.wait(timeout=TIMEOUT)
+        process.send_signal(stop_signal)
+        rest, errors = process.communicate(timeout=TIMEOUT)
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
-    # Then it printed the key, answered, and exited cleanly
+            process.communicate()
+    # Then it printed the key, answered, said it was stopping, and exited cleanly
     assert any("cli-key" in line for line in banner)
     assert answer.status_code == 200
     assert answer.json()["data"]["status"] == "completed"
-    assert status == 0
+    assert rest.splitlines() == ["stopping"], errors
+    assert process.returncode == 0, errors

@@ -18,23 +18,35 @@ def read_json(s3, key: str):
 def test_list_pages_writes_the_manifest_and_returns_totals_only(invoke, s3, simulator) -> None:
     # Given the sample project: batch-a (250 jobs) and batch-b (180), every 9th not completed
     event = load_event("list-pages.json")
-    # When ListPages runs on the sample event
-    result = invoke("list_pages", event)
+    # When ListPages runs on the sample event, for a Map of at most 4 children at once
+    result = invoke("list_pages", event, MAP_MAX_CONCURRENCY="4")
     # Then it planned pages of the completed jobs only, and returned counts, not job IDs
     not_completed = 250 // 9 + 180 // 9
     assert result["jobs_listed"] == 430
     assert result["jobs_settled"] == not_completed
     assert result["jobs_to_fetch"] == 430 - not_completed
-    assert result["pages"] == 3 + 2
     assert "job-" not in json.dumps(result)
-    # And the manifest in S3 holds exactly those jobs, in pages of at most 100
+    # And the pages are sized for 4 children: 383 jobs to fetch, ceil(383 / 4) = 96 a page
+    assert (result["page_size"], result["pages"]) == (96, 3 + 2)
+    # And the manifest in S3 holds exactly those jobs, in pages of that size
     manifest = read_json(s3, result["manifest_key"])
-    assert [len(item["job_ids"]) for item in manifest] == [100, 100, 23, 100, 60]
+    assert [len(item["job_ids"]) for item in manifest] == [96, 96, 31, 96, 64]
     listing = read_json(s3, "_exports/sample-execution/outcomes/listing/batch-a.json")
     assert {o["reason"] for o in listing["outcomes"]} == {"not_completed"}
     # And the simulator was asked for the list pages only
     assert simulator.stats.requests["list"] == 3 + 2
     assert simulator.stats.requests["job"] == 0
+
+
+def test_list_pages_sizes_pages_for_the_template_default_concurrency(invoke, s3) -> None:
+    # Given no MAP_MAX_CONCURRENCY in the environment: the template's default, 40, applies
+    # When ListPages runs on the sample event (383 jobs to fetch)
+    result = invoke("list_pages", load_event("list-pages.json"))
+    # Then the pages are of ceil(383 / 40) = 10 jobs: batch-a's 223 and batch-b's 160
+    assert result["page_size"] == 10
+    manifest = read_json(s3, result["manifest_key"])
+    assert [len(item["job_ids"]) for item in manifest] == [10] * 22 + [3] + [10] * 16
+    assert result["pages"] == len(manifest) == 39
 
 
 @pytest.mark.parametrize(
@@ -103,7 +115,7 @@ def test_write_report_counts_a_page_without_outcome_as_failed(invoke, s3) -> Non
     assert result["complete"] is False
     assert result["auth_failed"] is False
     assert result["totals"]["failed"] == missing
-    assert result["totals"]["exported"] == 100
+    assert result["totals"]["exported"] == len(manifest[0]["job_ids"])
     assert result["report_key"] in result["cause"]
     report = read_json(s3, result["report_key"])
     assert {f["error_code"] for f in report["failed"]} == {"no_outcome"}

@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from exporter_runtime.settings import ListPagesSettings
 from playment_exporter.export_request import ExportRequest
+from playment_exporter.list_pages import ListingSummary
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -48,6 +51,7 @@ STAR_RESOURCE_ACTIONS = {
 }
 SECRET_ARN = {"Fn::If": ["CreateApiKeySecret", {"Ref": "ApiKeySecret"}, {"Ref": "ApiKeySecretArn"}]}
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+SETTINGS_REQUIRED = {"results_bucket": "bucket", "api_key_secret_arn": "arn:secret"}
 
 
 class CfnLoader(yaml.SafeLoader):
@@ -273,6 +277,29 @@ def test_the_map_concurrency_comes_from_the_map_max_concurrency_parameter(
     assert selector["max_concurrency.$"] == "States.StringToJson('${MapMaxConcurrency}')"
     assert substitutions["MapMaxConcurrency"] == {"Ref": "MapMaxConcurrency"}
     assert template["Parameters"]["MapMaxConcurrency"]["Type"] == "Number"
+
+
+def test_list_pages_sizes_its_pages_for_the_map_max_concurrency_parameter(
+    template: dict[str, Any],
+) -> None:
+    # Given the ListPages function's own environment and the parameter
+    function = template["Resources"]["ListPagesFunction"]["Properties"]
+    variables = function["Environment"]["Variables"]
+    parameter = template["Parameters"]["MapMaxConcurrency"]
+
+    # Then it is told the Map's concurrency by the same parameter the Map reads
+    assert variables["MAP_MAX_CONCURRENCY"] == {"Ref": "MapMaxConcurrency"}
+    # And, told nothing (a local run), it assumes the parameter's default and accepts its range
+    field = ListPagesSettings.model_fields["map_max_concurrency"]
+    assert field.default == parameter["Default"]
+    for inside in (parameter["MinValue"], parameter["MaxValue"]):
+        settings = ListPagesSettings.model_validate(
+            {**SETTINGS_REQUIRED, "map_max_concurrency": inside}
+        )
+        assert settings.map_max_concurrency == inside
+    for outside in (parameter["MinValue"] - 1, parameter["MaxValue"] + 1):
+        with pytest.raises(ValidationError):
+            ListPagesSettings.model_validate({**SETTINGS_REQUIRED, "map_max_concurrency": outside})
 
 
 def test_each_step_sends_its_function_the_event_the_sample_events_show(
@@ -528,3 +555,12 @@ def test_the_sample_execution_inputs_are_valid(name: str) -> None:
     # Then it names the demo project and at least one batch, or all of them
     assert request.project_id == "demo-project"
     assert request.batch_ids or request.all_batches
+
+
+def test_the_sample_write_report_event_carries_a_listing_as_list_pages_returns_it() -> None:
+    # Given the sample WriteReport event
+    listing = json.loads((EVENTS / "write-report.json").read_text(encoding="utf-8"))["listing"]
+
+    # When its listing is read as ListPages' result / Then it has every field, nothing more
+    summary = ListingSummary.model_validate(listing)
+    assert summary.model_dump().keys() == listing.keys() | {"batches_left_out"}

@@ -19,3 +19,10 @@ class ExporterSettings(BaseSettings):
 
 class FetchResultSettings(ExporterSettings):
     page_workers: int = Field(default=8, ge=1, le=64)
+
+
+class ListPagesSettings(ExporterSettings):
+    """``MAP_MAX_CONCURRENCY`` is the template's ``MapMaxConcurrency``: the pages are sized so
+    that a small export keeps that many children busy (``page_size_for``)."""
+
+    map_max_concurrency: int = Field(default=40, ge=1, le=10_000)
