@@ -1,6 +1,8 @@
 # Template checks (included by the Makefile, run by `make test`):
 #   sam validate --lint, cfn-lint, asl-validator on the state machine definition, checkov with
-#   .checkov.yaml, and sam build. Each tool comes pinned, in its own environment:
+#   .checkov.yaml, sam build, then two checks of what sam build made: every native library is
+#   arm64 (make/check_layer_architecture.py) and the layer's packages hang together, the AWS
+#   SDK whole or absent (make/check_layer_sdk.py). Each tool comes pinned, in its own environment:
 #   .venv-sam (requirements-sam.txt), .venv-checks (requirements-checks.txt: checkov pins boto3
 #   far below what the SAM CLI needs) and node_modules (package-lock.json). Their stamp files
 #   make a re-run skip the installs until a pin changes.
@@ -12,6 +14,9 @@ ASL_FILE := statemachine/export.asl.json
 # The definition with its ${...} substitutions replaced by values of the right shape, as
 # CloudFormation would do it, for asl-validator to read.
 ASL_RENDERED := .aws-sam/checks/export.asl.json
+BUILD_DIR := .aws-sam/build
+# The layer's packages as sam build leaves them (the LayerVersion's logical ID, then python/).
+LAYER_SITE := $(BUILD_DIR)/ExporterLayer/python
 
 # No credentials, no telemetry, no guidelines download: the checks run offline, anywhere.
 TEMPLATE_CHECK_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN \
@@ -55,4 +60,6 @@ check-template: template-tools  ## lint, validate, scan and build the SAM templa
 	node_modules/.bin/asl-validator --json-path $(ASL_RENDERED)
 	$(TEMPLATE_CHECK_ENV) $(CHECKS_VENV)/bin/checkov -f template.yaml --framework cloudformation \
 	    --config-file .checkov.yaml --quiet --skip-download
-	$(TEMPLATE_CHECK_ENV) $(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir .aws-sam/build
+	$(TEMPLATE_CHECK_ENV) $(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir $(BUILD_DIR)
+	$(SAM_VENV)/bin/python make/check_layer_architecture.py $(BUILD_DIR)
+	$(SAM_VENV)/bin/python make/check_layer_sdk.py $(LAYER_SITE)

@@ -50,6 +50,7 @@ STAR_RESOURCE_ACTIONS = {
     "xray:GetSamplingTargets",
 }
 SECRET_ARN = {"Fn::If": ["CreateApiKeySecret", {"Ref": "ApiKeySecret"}, {"Ref": "ApiKeySecretArn"}]}
+NO_VALUE = {"Ref": "AWS::NoValue"}
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 SETTINGS_REQUIRED = {"results_bucket": "bucket", "api_key_secret_arn": "arn:secret"}
 
@@ -141,11 +142,19 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _policy_entries(template: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    """Each (resource, entry) of the Policies of every SAM function and state machine."""
+    """Each (resource, entry) of the Policies of every SAM function and state machine; an
+    entry under Fn::If counts with both its branches, so every grant that can exist is seen."""
     for name, resource in template["Resources"].items():
         if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
             for entry in _as_list(resource["Properties"].get("Policies", [])):
-                yield name, entry
+                if isinstance(entry, dict) and "Fn::If" in entry:
+                    _, if_true, if_false = entry["Fn::If"]
+                    branches = [if_true, if_false]
+                else:
+                    branches = [entry]
+                for branch in branches:
+                    if branch != NO_VALUE:
+                        yield name, branch
 
 
 def _allow_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -189,6 +198,33 @@ def _evaluate(expression: Any, template: dict[str, Any], parameters: dict[str, s
     return expression
 
 
+def _resolve(value: Any, template: dict[str, Any], parameters: dict[str, str]) -> Any:
+    """``_evaluate`` all the way down, leaving out what resolves to AWS::NoValue."""
+    value = _evaluate(value, template, parameters)
+    if isinstance(value, dict):
+        resolved = {key: _resolve(item, template, parameters) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item != NO_VALUE}
+    if isinstance(value, list):
+        items = (_resolve(item, template, parameters) for item in value)
+        return [item for item in items if item != NO_VALUE]
+    return value
+
+
+def _resolved_statements(
+    template: dict[str, Any], parameters: dict[str, str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every Allow statement of the SAM functions and state machine, deployed with
+    ``parameters``: conditions resolved, AWS::NoValue dropped."""
+    for name, resource in template["Resources"].items():
+        if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
+            policies = _resolve(resource["Properties"].get("Policies", []), template, parameters)
+            for entry in _as_list(policies):
+                if isinstance(entry, dict) and "Statement" in entry:
+                    for statement in entry["Statement"]:
+                        if statement["Effect"] == "Allow":
+                            yield name, statement
+
+
 # ---------------------------------------------------------------- who may start an export
 
 
@@ -215,6 +251,20 @@ def test_the_api_accepts_only_signed_requests(template: dict[str, Any]) -> None:
     assert (event["Path"], event["Method"].upper()) == ("/exports", "POST")
     # And the event does not override the default authorizer (to NONE, or to anything)
     assert event.get("Auth", {}).get("Authorizer", "AWS_IAM") == "AWS_IAM"
+
+
+def test_the_api_unescapes_the_apostrophes_sams_template_escapes(template: dict[str, Any]) -> None:
+    # Given the Api event that starts the state machine
+    (event,) = [
+        e["Properties"]
+        for e in _state_machine(template)["Properties"]["Events"].values()
+        if e["Type"] == "Api"
+    ]
+
+    # Then SAM's request template undoes the \' its escapeJavaScript makes of an apostrophe,
+    # which StartExecution would otherwise reject as invalid JSON (SerializationException);
+    # test_template_translated.py renders the generated template on such a body
+    assert event["UnescapeMappingTemplate"] is True
 
 
 # ---------------------------------------------------------------- the workflow's shape
@@ -261,6 +311,27 @@ def test_a_child_workflow_never_fails(asl: dict[str, Any]) -> None:
             assert target.get("End") is True
     # And nothing in it can fail the child on purpose
     assert not [s for s in states.values() if s["Type"] == "Fail"]
+
+
+def test_a_failed_map_run_still_ends_in_the_report(asl: dict[str, Any]) -> None:
+    # Given the Map state, and what WriteReport reads from its input
+    fetch_pages = asl["States"]["FetchPages"]
+    assert fetch_pages["Type"] == "Map"
+    report_payload = asl["States"]["WriteReport"]["Parameters"]["Payload"]
+
+    # Then whatever fails the Map itself (ItemReader, ResultWriter, a child failed by an
+    # error its own States.ALL cannot catch) is caught and sent on to WriteReport
+    (catcher,) = fetch_pages["Catch"]
+    assert catcher["ErrorEquals"] == ["States.ALL"]
+    assert catcher["Next"] == "WriteReport" == fetch_pages["Next"]
+    # And the error is put beside the listing, never over it or over the whole input
+    result_path = catcher["ResultPath"]
+    assert re.fullmatch(r"\$\.[a-z_]+", result_path), result_path
+    assert result_path not in {"$.listing", "$.max_concurrency", "$.report"}
+    assert report_payload["listing.$"] == "$.listing"
+    # And the Comment says why, for whoever reads the definition
+    assert "Catch" in fetch_pages["Comment"]
+    assert "States.Runtime" in fetch_pages["Comment"]
 
 
 def test_the_map_concurrency_comes_from_the_map_max_concurrency_parameter(
@@ -457,6 +528,197 @@ def test_the_bucket_refuses_plain_http_and_public_access(template: dict[str, Any
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+# S3 lifecycle action types, by the CloudFormation rule properties that set them.
+LIFECYCLE_ACTIONS = {
+    "Expiration": ("ExpirationInDays", "ExpirationDate", "ExpiredObjectDeleteMarker"),
+    "NoncurrentVersionExpiration": (
+        "NoncurrentVersionExpiration",
+        "NoncurrentVersionExpirationInDays",
+    ),
+    "Transition": ("Transition", "Transitions"),
+    "NoncurrentVersionTransition": ("NoncurrentVersionTransition", "NoncurrentVersionTransitions"),
+    "AbortIncompleteMultipartUpload": ("AbortIncompleteMultipartUpload",),
+}
+RESULTS_PREFIXES = ["", "playment/", "exports/playment/"]
+
+
+def _lifecycle_rules(template: dict[str, Any], results_prefix: str) -> list[dict[str, Any]]:
+    bucket = template["Resources"]["ResultsBucket"]["Properties"]
+    rules: list[dict[str, Any]] = _resolve(
+        bucket["LifecycleConfiguration"]["Rules"], template, {"ResultsPrefix": results_prefix}
+    )
+    return rules
+
+
+@pytest.mark.parametrize("results_prefix", RESULTS_PREFIXES)
+def test_no_two_lifecycle_rules_take_one_action_over_overlapping_prefixes(
+    template: dict[str, Any], results_prefix: str
+) -> None:
+    # Given the bucket's lifecycle rules, deployed with this ResultsPrefix
+    rules = _lifecycle_rules(template, results_prefix)
+    # (filtered by prefix only: tags or sizes would change the rule format S3 is sent)
+    for rule in rules:
+        assert not {"TagFilters", "ObjectSizeGreaterThan", "ObjectSizeLessThan"} & set(rule)
+
+    for action, properties in LIFECYCLE_ACTIONS.items():
+        # When the prefixes of the rules taking this action are collected
+        prefixes = [rule.get("Prefix", "") for rule in rules if set(properties) & set(rule)]
+        # Then none is a prefix of another (S3 rejects overlapping prefixes for one action)
+        for i, first in enumerate(prefixes):
+            for second in prefixes[i + 1 :]:
+                assert not first.startswith(second), (action, first, second)
+                assert not second.startswith(first), (action, first, second)
+
+
+@pytest.mark.parametrize("results_prefix", RESULTS_PREFIXES)
+def test_the_lifecycle_rules_keep_their_intent(
+    template: dict[str, Any], results_prefix: str
+) -> None:
+    # Given the bucket's lifecycle rules, deployed with this ResultsPrefix
+    rules = _lifecycle_rules(template, results_prefix)
+    retention = str(template["Parameters"]["ExportsRetentionDays"]["Default"])
+
+    def covering(key: str, *properties: str) -> list[dict[str, Any]]:
+        return [
+            rule
+            for rule in rules
+            if key.startswith(rule.get("Prefix", "")) and set(properties) & set(rule)
+        ]
+
+    result_key = f"{results_prefix}batch-a/job-1.json"
+    bookkeeping_key = "_exports/execution-1/report.json"
+    assert all(rule["Status"] == "Enabled" for rule in rules)
+    # Then a result is never expired, its old versions are after ExportsRetentionDays
+    assert not covering(result_key, *LIFECYCLE_ACTIONS["Expiration"][:2])
+    (noncurrent,) = covering(result_key, "NoncurrentVersionExpiration")
+    assert str(noncurrent["NoncurrentVersionExpiration"]["NoncurrentDays"]) == retention
+    # And the bookkeeping expires after ExportsRetentionDays (S3 then also removes the delete
+    # markers that leaves, once no older version is left)
+    (expiring,) = covering(bookkeeping_key, "ExpirationInDays")
+    assert str(expiring["ExpirationInDays"]) == retention
+    assert len(covering(bookkeeping_key, "NoncurrentVersionExpiration")) == 1
+    # And incomplete multipart uploads are aborted everywhere
+    for key in (result_key, bookkeeping_key):
+        assert covering(key, "AbortIncompleteMultipartUpload")
+    # And a deleted result's delete marker is cleaned up when results have a prefix of their own
+    markers = covering(result_key, "ExpiredObjectDeleteMarker")
+    assert [rule.get("Prefix") for rule in markers] == ([results_prefix] if results_prefix else [])
+
+
+def test_the_results_prefix_stays_out_of_the_bookkeeping(template: dict[str, Any]) -> None:
+    # Given the ResultsPrefix pattern (the bookkeeping under _exports/ expires)
+    pattern = template["Parameters"]["ResultsPrefix"]["AllowedPattern"]
+
+    # Then path-like prefixes are accepted, anything under _exports/ is not
+    for accepted in ("", "playment/", "a/b/", "_exportsx/", "x/_exports/"):
+        assert re.fullmatch(pattern, accepted), accepted
+    for refused in ("_exports/", "_exports/results/", "playment", "/x/", "a//"):
+        assert not re.fullmatch(pattern, refused), refused
+
+
+def _kms_grants(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, list[Any]]:
+    """Owner -> its KMS statements, as deployed with ``parameters``."""
+    grants: dict[str, list[Any]] = {}
+    for owner, statement in _resolved_statements(template, parameters):
+        if any(str(a).startswith("kms:") for a in _as_list(statement["Action"])):
+            grants.setdefault(owner, []).append(statement)
+    return grants
+
+
+RESULTS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SECRET_KEY = "arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
+BUCKET_USERS = [
+    "ExportStateMachine",
+    "FetchResultFunction",
+    "ListPagesFunction",
+    "WriteReportFunction",
+]
+SECRET_READERS = ["FetchResultFunction", "ListPagesFunction"]
+
+
+def test_no_kms_grant_exists_while_no_key_is_given(template: dict[str, Any]) -> None:
+    # Given the KMS key parameters, empty by default
+    assert template["Parameters"]["ResultsKmsKeyArn"]["Default"] == ""
+    assert template["Parameters"]["ApiKeySecretKmsKeyArn"]["Default"] == ""
+
+    # When deployed with the defaults, an existing bucket and secret included
+    given = {
+        "ResultsBucketName": "their-bucket",
+        "ApiKeySecretArn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:key-AbCdEf",
+    }
+    # Then no role is allowed any KMS action
+    assert _kms_grants(template, {}) == {}
+    assert _kms_grants(template, given) == {}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        (
+            {"ResultsKmsKeyArn": RESULTS_KEY},
+            dict.fromkeys(BUCKET_USERS, "bucket"),
+        ),
+        (
+            {"ApiKeySecretKmsKeyArn": SECRET_KEY},
+            dict.fromkeys(SECRET_READERS, "secret"),
+        ),
+        (
+            {"ResultsKmsKeyArn": RESULTS_KEY, "ApiKeySecretKmsKeyArn": SECRET_KEY},
+            {**dict.fromkeys(BUCKET_USERS, "bucket"), **dict.fromkeys(SECRET_READERS, "both")},
+        ),
+    ],
+    ids=["bucket-key", "secret-key", "both-keys"],
+)
+def test_a_given_kms_key_is_granted_to_exactly_who_needs_it(
+    template: dict[str, Any], parameters: dict[str, str], expected: dict[str, str]
+) -> None:
+    # When the stack is deployed with a customer managed key for the bucket and/or the secret
+    grants = _kms_grants(template, parameters)
+
+    # Then exactly the principals that touch that bucket's objects or read that secret get it
+    assert sorted(grants) == sorted(expected)
+    bucket = {
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": RESULTS_KEY,
+        "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
+    }
+    secret = {
+        "Action": ["kms:Decrypt"],
+        "Resource": SECRET_KEY,
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+            }
+        },
+    }
+    wanted = {"bucket": [bucket], "secret": [secret], "both": [secret, bucket]}
+    for owner, statements in grants.items():
+        # And each gets exactly those actions, on exactly that key ARN, used through that service
+        got = [
+            {
+                "Action": sorted(_as_list(st["Action"]), reverse=True),
+                "Resource": st["Resource"],
+                "Condition": st["Condition"],
+            }
+            for st in statements
+        ]
+        assert got == wanted[expected[owner]], owner
+
+
+@pytest.mark.parametrize("name", ["ResultsKmsKeyArn", "ApiKeySecretKmsKeyArn"])
+def test_the_kms_key_parameters_take_a_key_arn_or_nothing(
+    template: dict[str, Any], name: str
+) -> None:
+    # Given the parameter's pattern (IAM grants KMS use on key ARNs, not on aliases)
+    pattern = template["Parameters"][name]["AllowedPattern"]
+
+    # Then a key ARN or nothing is accepted, an alias or a bare key ID is not
+    for accepted in ("", RESULTS_KEY, RESULTS_KEY.replace(":aws:", ":aws-us-gov:")):
+        assert re.fullmatch(pattern, accepted), accepted
+    for refused in ("arn:aws:kms:us-east-1:111122223333:alias/mine", "1234abcd", "*"):
+        assert not re.fullmatch(pattern, refused), refused
+
+
 # ---------------------------------------------------------------- the schedule
 
 
@@ -481,6 +743,60 @@ def test_the_schedule_is_disabled_while_schedule_input_is_empty(template: dict[s
     assert _evaluate(schedule["State"], template, given) == "ENABLED"
     assert _evaluate(schedule["Input"], template, given) == given["ScheduleInput"]
     assert schedule["OmitName"] is True
+
+
+def test_a_scheduled_start_that_keeps_failing_is_kept_and_alarmed(
+    template: dict[str, Any],
+) -> None:
+    # Given the ScheduleV2 event
+    (schedule,) = [
+        event["Properties"]
+        for event in _state_machine(template)["Properties"]["Events"].values()
+        if event["Type"] == "ScheduleV2"
+    ]
+
+    # Then a failed start is retried, within bounds Scheduler accepts
+    retry = schedule["RetryPolicy"]
+    assert 0 < retry["MaximumRetryAttempts"] <= 185
+    assert 60 <= retry["MaximumEventAgeInSeconds"] <= 86400
+    # And then sent to a queue of this stack (SAM grants the schedule's role SendMessage on it)
+    (queue_name, attribute) = schedule["DeadLetterConfig"]["Arn"]["Fn::GetAtt"]
+    assert attribute == "Arn"
+    queue = template["Resources"][queue_name]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert "Condition" not in queue
+    # And kept there for as long as SQS allows (encrypted: see the test below)
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # And a message in it raises an alarm that notifies as the others do
+    alarms = [
+        alarm["Properties"]
+        for alarm in _resources(template, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["Namespace"] == "AWS/SQS"
+    ]
+    (alarm,) = alarms
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_name, "QueueName"]}}
+    ]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    executions_failed = template["Resources"]["ExecutionsFailedAlarm"]["Properties"]
+    assert alarm["AlarmActions"] == executions_failed["AlarmActions"]
+
+
+def test_every_queue_is_encrypted_at_rest(template: dict[str, Any]) -> None:
+    # Given every SQS queue (checkov's CKV_AWS_27 is skipped: it knows only KMS keys)
+    queues = _resources(template, "AWS::SQS::Queue")
+    assert queues
+
+    # Then each is encrypted, with SSE-SQS or a KMS key
+    for name, queue in queues.items():
+        properties = queue["Properties"]
+        assert properties.get("SqsManagedSseEnabled") is True or properties.get("KmsMasterKeyId"), (
+            name
+        )
 
 
 # ---------------------------------------------------------------- how an execution ends
