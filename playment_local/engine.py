@@ -13,6 +13,7 @@ in moto's memory (``results_folder``); given a log file, moto's and the handlers
 each failed task's full error go there rather than to the terminal.
 """
 
+import gc
 import io
 import json
 import logging
@@ -40,6 +41,9 @@ from playment_local.lambda_dispatch import (
     stop_intercepting_requests,
 )
 from playment_local.lambda_loader import load_handler, temporary_environment
+from playment_local.malloc_tuning import give_large_blocks_back
+from playment_local.moto_imports import defer_batch
+from playment_local.moto_tuning import EmulatorTuning
 from playment_local.results_folder import FolderBackedS3, ResultsFolder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +53,11 @@ SECRET_NAME = f"{STACK_NAME}/playment-api-key"
 # Locally the handlers share one process and one terminal: no EMF metrics on stdout, no
 # X-Ray daemon to talk to, and only warnings from the logger unless asked.
 LOCAL_OVERRIDES = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
+# How often a waiting caller asks moto whether the execution ended: rarely while the pages
+# run, often once the last step has returned (or a step outside the Map raised).
+QUIET_POLL_S = 0.5
+SETTLING_POLL_S = 0.02
+LAST_STEPS = frozenset({"ListPagesFunction", "WriteReportFunction"})
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -112,11 +121,14 @@ class LocalEngine:
         self.bucket = BUCKET
         self.folder = ResultsFolder(out, BUCKET) if out is not None else None
         self._folder_s3 = FolderBackedS3()
+        self._last_step_done = threading.Event()
         self._resources = ExitStack()
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def __enter__(self) -> Self:
+        defer_batch()  # before moto's Step Functions engine is imported (at the state machine)
+        give_large_blocks_back()
         with ExitStack() as stack:
             stack.enter_context(aws_sandbox())
             # Process-wide, because Powertools reads these when it flushes, not when it is made.
@@ -125,6 +137,9 @@ class LocalEngine:
                 stack.enter_context(_logs_to(self._log_file))
             stack.enter_context(self._mock)
             stop_intercepting_requests()
+            tuning = EmulatorTuning()
+            tuning.install()
+            stack.callback(tuning.uninstall)
             self._dispatch.install()
             stack.callback(self._dispatch.uninstall)
             if self.folder is not None:
@@ -134,6 +149,8 @@ class LocalEngine:
                 stack.callback(self._folder_s3.uninstall)
                 stack.callback(self.folder.close)
             self._create_stack(stack)
+            gc.freeze()
+            gc.set_threshold(20_000, 50, 100)
             self._resources = stack.pop_all()
         return self
 
@@ -164,26 +181,30 @@ class LocalEngine:
         """Start an execution (always named: moto collides on unnamed ones); its name."""
         name = name or new_execution_name()
         self.progress.reset()
+        self._last_step_done.clear()
         self._sfn.start_execution(
             stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
         )
         return name
 
-    def poll(self, name: str) -> bool:
-        """Whether the execution has ended."""
+    def poll(self, name: str, *, pause_s: float = 0.0) -> bool:
+        """Whether the execution has ended, asked after up to ``pause_s`` (cut short once its
+        last step has returned). Each ``DescribeExecution`` costs moto real work, so a caller
+        should not ask in a tight loop while the pages run."""
+        if pause_s > 0:
+            if self._last_step_done.is_set():
+                time.sleep(min(pause_s, SETTLING_POLL_S))
+            else:
+                self._last_step_done.wait(pause_s)
         status = self._sfn.describe_execution(executionArn=self._execution_arn(name))["status"]
         return status in FINAL_STATUSES
 
-    def wait(self, name: str, *, poll_s: float = 0.1, timeout_s: float = 3600) -> ExecutionResult:
-        arn = self._execution_arn(name)
+    def wait(self, name: str, *, timeout_s: float = 3600) -> ExecutionResult:
         limit = time.monotonic() + timeout_s
-        while True:
-            described = self._sfn.describe_execution(executionArn=arn)
-            if described["status"] in FINAL_STATUSES:
-                break
+        while not self.poll(name, pause_s=QUIET_POLL_S):
             if time.monotonic() > limit:
                 raise TimeoutError(f"execution {name} still running after {timeout_s} s")
-            time.sleep(poll_s)
+        described = self._sfn.describe_execution(executionArn=self._execution_arn(name))
         return ExecutionResult.from_description(
             name, described, self.read_json(f"_exports/{name}/report.json")
         )
@@ -246,10 +267,14 @@ class LocalEngine:
             page = event["page"]
             self.folder.publish(page["batch_id"], page["job_ids"])
         self.progress.record(function, event, result, duration_s)
+        if function == "WriteReportFunction":
+            self._last_step_done.set()
 
     def _on_error(self, function: str, payload: Mapping[str, Any]) -> None:
         """A task that raised: its whole error, trace included, to the log (if there is one)."""
         _log.error("%s raised: %s", function, json.dumps(payload, indent=1))
+        if function in LAST_STEPS:
+            self._last_step_done.set()
 
     # -- building the stack --------------------------------------------------------------
 

@@ -56,11 +56,13 @@ class ResultsFolder:
         return key.startswith(self.prefix) and not key.startswith(RECORDS_PREFIX)
 
     def path_for(self, key: str, base: Path | None = None) -> Path:
-        base = base or self.root
-        path = (base / key).resolve()
-        if not path.is_relative_to(base):
-            raise ValueError(f"refusing to write {key!r} outside {base}")
-        return path
+        """Where ``key`` lives under ``base`` (OUT by default); a key that would lead out of
+        it (absolute, or with ``..``) is refused. Lexical, no file system call: every key
+        the emulated bucket accepts passes through here."""
+        parts = key.split("/")
+        if key.startswith("/") or ".." in parts or "\0" in key:
+            raise ValueError(f"refusing to write {key!r} outside {base or self.root}")
+        return (base or self.root).joinpath(*parts)
 
     # -- what the hooks do ------------------------------------------------------------------
 
