@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from playment_cli.export_flags import (
     EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,
     add_export_arguments,
@@ -37,7 +38,6 @@ KEY_VARIABLE = "PLAYMENT_API_KEY"
 # through the emulated S3).
 LOCAL_MAX_CONCURRENCY = 8
 LOCAL_PAGE_WORKERS = 4
-EXIT_INTERRUPTED = 130
 
 
 def add_demo_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from playment_cli.export_flags import (
     EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
@@ -34,7 +35,6 @@ from playment_operator.deployed_stack import (
     StackError,
 )
 
-EXIT_INTERRUPTED = 130
 MAX_LIMIT = 1000  # ListExecutions' own maximum page size
 _TOTAL_COLUMNS = ("jobs", "exported", "skipped", "failed")
 _STATUS_STYLE = {"SUCCEEDED": "green", "RUNNING": "cyan", "FAILED": "red", "TIMED_OUT": "red",

@@ -78,7 +78,10 @@ class EmulatorTuning:
 
         def process_request(stubber: Any, request: Any) -> Any:
             response = process(stubber, request)
-            size = _int(request.headers.get("Content-Length"))
+            headers = request.headers  # aws-chunked bodies give their size in the second
+            size = _int(headers.get("Content-Length")) or _int(
+                headers.get("X-Amz-Decoded-Content-Length")
+            )
             if response is not None and isinstance(response[2], bytes | str):
                 size += len(response[2])
             tuning._count(size)
