@@ -9,11 +9,10 @@ PYTHON ?= python$(basename $(PYTHON_VERSION))
 VENV := .venv
 TOOL_PACKAGES := playment_cli playment_local playment_simulator playment_operator playment_execution playment_bench
 BIN := $(VENV)/bin
-export AWS_DEFAULT_REGION ?= us-east-1
 
 include make/template.mk
 
-.PHONY: help setup demo test lint typecheck pytest bench clean lock
+.PHONY: help setup demo test lint typecheck pytest bench clean lock mutation
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -45,6 +44,31 @@ test: lint typecheck check-template pytest  ## every check CI runs
 
 bench: setup  ## measure throughput, memory, requests, cost and cold start (prints figures)
 	$(BIN)/python -m playment_bench --json .bench-figures.json
+
+# mutmut names a mutant after its file's path, so it runs where the layer's packages sit at the
+# top: build/mutation/, links to the sources (it copies them into its own mutants/ there, and
+# keeps its results for the next run). Configured in pyproject.toml, [tool.mutmut].
+MUTATION_DIR := build/mutation
+MUTATION_LINKS := pyproject.toml tests events functions \
+	layers/exporter/playment_exporter layers/exporter/exporter_runtime
+define MUTATION_SCORE
+import json
+s = json.load(open("mutants/mutmut-cicd-stats.json"))
+caught = s["killed"] + s["timeout"]
+checked = caught + s["survived"] + s["no_tests"] + s["suspicious"] + s["segfault"]
+print(f"mutation score: {caught} of {checked} mutants caught ({100 * caught / max(checked, 1):.1f}%);",
+      f"{s['survived']} survived, {s['no_tests']} not covered by any test,",
+      f"{s['total'] - s['skipped'] - checked} not checked yet")
+endef
+export MUTATION_SCORE
+
+mutation: setup  ## mutation-test the domain package and the handlers, print the score (slow)
+	mkdir -p $(MUTATION_DIR)
+	cd $(MUTATION_DIR) && for path in $(MUTATION_LINKS); do ln -sfn ../../$$path .; done
+	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut run --max-children $$(nproc)
+	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut results
+	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut export-cicd-stats >/dev/null
+	cd $(MUTATION_DIR) && ../../$(BIN)/python -c "$$MUTATION_SCORE"
 
 lock:  ## refresh constraints.txt from a clean resolve of requirements-dev.txt
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

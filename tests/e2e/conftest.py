@@ -1,6 +1,7 @@
 """The whole state machine on the local engine, against the simulator on loopback."""
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -8,6 +9,18 @@ import pytest
 from playment_local.engine import LocalEngine
 from playment_simulator import Catalog, Simulator
 from tests.conftest import API_KEY
+
+
+@pytest.fixture
+def scrubbed_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+    """The environment of a user with no AWS configuration at all, whatever the root conftest
+    or the Makefile set: no AWS_* variable, and config and credentials files that do not exist."""
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    nowhere = tmp_path_factory.mktemp("no-aws") / "missing"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(nowhere))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere))
+    monkeypatch.setenv("HOME", str(nowhere.parent))
 
 
 @pytest.fixture

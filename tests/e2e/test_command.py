@@ -17,6 +17,9 @@ from playment_simulator import (
 from tests.conftest import API_KEY
 
 PROJECT = "demo-project"
+# In-process, but in the environment of a user with no AWS configuration (the subprocess tests
+# in test_command_as_users_run_it.py run the installed command the same way).
+pytestmark = pytest.mark.usefixtures("scrubbed_aws_environment")
 
 
 @pytest.fixture
