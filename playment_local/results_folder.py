@@ -39,6 +39,10 @@ _CHUNK = 1024 * 1024
 SEAMS = ("put_object", "complete_multipart_upload", "delete_object")
 
 
+class FolderClosed(RuntimeError):
+    """A body arrived after the run began to stop: it is not written anywhere."""
+
+
 class ResultsFolder:
     """One output folder standing in for one bucket's result objects."""
 
@@ -49,7 +53,8 @@ class ResultsFolder:
         self.staging = self.root / STAGING
         self.published = 0
         self._open = True
-        self._lock = threading.Lock()
+        self._writers = 0
+        self._lock = threading.Condition()
 
     def holds(self, key: str) -> bool:
         """Whether ``key`` is a result (or a file beside one) rather than a run record."""
@@ -69,12 +74,21 @@ class ResultsFolder:
     def stage(self, key: str, chunks: Iterable[bytes]) -> None:
         """Write an accepted object's body where the page will publish it from."""
         target = self.path_for(key, self.staging)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-        with partial.open("wb") as file:
-            for chunk in chunks:
-                file.write(chunk)
-        partial.replace(target)
+        with self._lock:
+            if not self._open:
+                raise FolderClosed(f"the run is stopping: {key!r} is not kept")
+            self._writers += 1
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+            with partial.open("wb") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+            partial.replace(target)
+        finally:
+            with self._lock:
+                self._writers -= 1
+                self._lock.notify_all()
 
     def discard(self, key: str) -> None:
         path = self.path_for(key, self.staging)
@@ -114,10 +128,12 @@ class ResultsFolder:
     def clear_staging(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
-    def close(self) -> None:
-        """Publish nothing more, and drop what was staged but never published."""
+    def close(self, wait_s: float = 5.0) -> None:
+        """Stage and publish nothing more; once the writes under way have ended (or after
+        ``wait_s``), drop what was staged but never published."""
         with self._lock:
             self._open = False
+            self._lock.wait_for(lambda: self._writers == 0, timeout=wait_s)
         self.clear_staging()
 
     def _staged_under(self, base: str) -> list[str]:
