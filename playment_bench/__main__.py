@@ -1,6 +1,7 @@
 """``make bench``: every figure, measured the same way each time, printed; nothing asserted.
 
-python -m playment_bench [--runs N] [--only throughput,container,requests,cost,imports]
+python -m playment_bench [--runs N] [--json FILE]
+    [--only requests,throughput,container,cost,imports,local-command]
 """
 
 import argparse
@@ -12,10 +13,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from playment_bench import cold_start, container, cost, request_counts, throughput
+from playment_bench import (
+    cold_start,
+    container,
+    cost,
+    local_command,
+    request_counts,
+    throughput,
+)
 from playment_bench.measure import RUNS, AwsCallCounter
+from playment_exporter.list_pages import page_size_for
 
-SECTIONS = ("requests", "throughput", "container", "cost", "imports")
+SECTIONS = ("requests", "throughput", "container", "cost", "imports", "local-command")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write figures here")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
+    if unknown := sections - set(SECTIONS):
+        parser.error(f"--only: no section {', '.join(sorted(unknown))} (sections: {SECTIONS})")
     for name, value in {
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
@@ -46,14 +57,19 @@ def main(argv: list[str] | None = None) -> int:
         secrets_calls = figures.aws.get("secretsmanager:GetSecretValue")
     if "throughput" in sections:
         sweep, baseline = throughput.run(args.runs)
-        recorded["throughput"] = {"sweep": [f.__dict__ for f in sweep], "baseline": baseline}
+        recorded["throughput"] = {
+            "sweep": [f.__dict__ | {"pages": f.pages, "page_size": f.page_size} for f in sweep],
+            "baseline": baseline,
+        }
         print(throughput.format_throughput(sweep, baseline), "\n", flush=True)
         default_run = next(
             f for f in sweep if (f.max_concurrency, f.page_workers) == throughput.DEFAULT
         )
         list_seconds = default_run.list_s / (throughput.JOBS / 100)
-        # The report reads one outcome object per page: scale its time to a million jobs' pages.
-        report_seconds = default_run.report_s * (1_000_000 / throughput.JOBS)
+        # The report reads one outcome object per page: scale its time to a million jobs' pages
+        # (pages of 100 there, of 50 in the 2,000-job run: page_size_for).
+        million_pages = -(-1_000_000 // page_size_for(1_000_000, throughput.DEFAULT[0]))
+        report_seconds = default_run.report_s * (million_pages / default_run.pages)
     if "container" in sections:
         speed = container.measure_speed(args.runs)
         memory = container.measure_memory(args.runs)
@@ -79,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         times = cold_start.handler_import_times(runs=args.runs)
         recorded["imports_ms"] = times
         print(cold_start.format_import_times(times), "\n", flush=True)
+    if "local-command" in sections:
+        local = local_command.measure(args.runs)
+        recorded["local_command"] = local.as_json()
+        print(local_command.format_local_command(local), "\n", flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(recorded, indent=1, default=str))
     return 0
