@@ -35,7 +35,7 @@ SEAMS = (
     (BackendDict, "_create_account_specific_backend"),
     (BotocoreStubber, "process_request"),
 )
-COLLECT_AFTER_BYTES = 64 * 1024 * 1024
+COLLECT_AFTER_BYTES = 32 * 1024 * 1024
 
 
 class EmulatorTuning:
