@@ -1,6 +1,8 @@
 """Fixtures every tier shares: fake AWS credentials, moto, the Playment simulator."""
 
+import importlib.util
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -113,13 +115,31 @@ def lambda_env(s3: Any, api_key_secret: str, simulator: Simulator) -> dict[str, 
 
 
 @pytest.fixture
-def invoke(lambda_env: dict[str, str]) -> Callable[..., Any]:
+def invoke(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """Call a function's real handler in-process, loaded with its own environment."""
     from playment_local.lambda_context import LocalLambdaContext
     from playment_local.lambda_loader import load_handler
 
-    def call(function: str, event: Any, **env: str) -> Any:
+    if "MUTANT_UNDER_TEST" in os.environ:
+        _name_handler_modules_by_path(monkeypatch)
+
+    def call(function: str, event: Any, timeout_s: int = 300, **env: str) -> Any:
         handler = load_handler(FUNCTIONS / function, "app.lambda_handler", {**lambda_env, **env})
-        return handler(event, LocalLambdaContext(function_name=function, timeout_s=300))
+        return handler(event, LocalLambdaContext(function_name=function, timeout_s=timeout_s))
 
     return call
+
+
+def _name_handler_modules_by_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under mutmut (``make mutation``) only: load ``functions/<name>/app.py`` as the module
+    ``functions.<name>.app``. mutmut finds a function's mutants by that dotted path; the
+    loader otherwise gives each load a unique name, and no mutant of a handler would run."""
+    original = importlib.util.spec_from_file_location
+
+    def by_path(name: str, location: Any = None, *args: Any, **kwargs: Any) -> Any:
+        path = Path(location)
+        if path.parent.parent == FUNCTIONS:
+            name = f"functions.{path.parent.name}.{path.stem}"
+        return original(name, location, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "spec_from_file_location", by_path)

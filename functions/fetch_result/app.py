@@ -53,6 +53,12 @@ class PageSummary(BaseModel):
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, context)
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The handler's work, undecorated: mutation testing (``make mutation``) mutates only
+    functions without decorators."""
     request = FetchResultEvent.model_validate(event)
     page = request.page
     records = RunRecords(s3, settings.results_bucket, validate_execution_name(request.execution))

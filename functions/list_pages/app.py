@@ -40,6 +40,12 @@ class ListPagesEvent(BaseModel):
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, context)
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The handler's work, undecorated: mutation testing (``make mutation``) mutates only
+    functions without decorators."""
     execution = validate_execution_name(event.get("execution"))
     request = ExportRequest.from_input(ListPagesEvent.model_validate(event).input)
     logger.append_keys(execution=execution, project_id=request.project_id)

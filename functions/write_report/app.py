@@ -31,6 +31,12 @@ class WriteReportEvent(BaseModel):
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, context)
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The handler's work, undecorated: mutation testing (``make mutation``) mutates only
+    functions without decorators."""
     request = WriteReportEvent.model_validate(event)
     execution = validate_execution_name(request.execution)
     logger.append_keys(execution=execution)

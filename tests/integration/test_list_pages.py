@@ -2,18 +2,30 @@
 loopback, S3 in moto."""
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from playment_exporter.api_models import ListedJob
+from playment_exporter.errors import TransientError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingSummary, list_export_pages
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.result_store import ResultStore
+from playment_exporter.retry_policy import RetrySettings
 from playment_exporter.run_records import RunRecords
-from playment_simulator import Simulator, sample_catalog
+from playment_simulator import (
+    Catalog,
+    FaultPlan,
+    SimBatch,
+    SimJob,
+    SimProject,
+    Simulator,
+    sample_catalog,
+)
 from tests.conftest import API_KEY, BUCKET
 
 PROJECT = "p1"
@@ -130,3 +142,101 @@ def test_overwriting_counts_the_exported_jobs_as_jobs_to_fetch(plan: Plan, s3: A
     assert summary.jobs_to_fetch == 750
     assert summary.page_size == 75
     assert [len(page["job_ids"]) for page in manifest] == [75] * 10
+
+
+class ShiftingListing:
+    """A client whose batch pages overlap, as a listing does when jobs move under it."""
+
+    def __init__(self, pages: list[list[ListedJob]]) -> None:
+        self.pages = pages
+
+    def list_batch_pages(self, project_id: str, batch_id: str, **_: Any) -> Iterator[list[Any]]:
+        yield from self.pages
+
+
+def test_a_job_listed_twice_is_fetched_once_and_counted_once(s3: Any) -> None:
+    # Given a listing whose second page repeats a completed job and a job not completed
+    done, waiting = "completed", "in_progress"
+    pages = [
+        [ListedJob(id="a", status=done), ListedJob(id="b", status=done)],
+        [ListedJob(id="b", status=done), ListedJob(id="n", status=waiting)],
+        [ListedJob(id="n", status=waiting), ListedJob(id="c", status=done)],
+    ]
+    client = cast(PlaymentClient, ShiftingListing(pages))
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "dupes")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    # When the export is planned
+    summary = list_export_pages(client, store, records, request, max_concurrency=1)
+    store.close()
+    # Then each job is in the manifest once, and counted once: 4 listed, 1 settled, 3 to fetch
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=summary.manifest_key)["Body"].read())
+    assert job_ids(manifest) == ["a", "b", "c"]
+    assert (summary.jobs_listed, summary.jobs_settled, summary.jobs_to_fetch) == (4, 1, 3)
+    listing = s3.get_object(Bucket=BUCKET, Key=records.listing_outcome_key("b1"))["Body"].read()
+    assert [o["job_id"] for o in json.loads(listing)["outcomes"]] == ["n"]
+
+
+def test_a_batch_id_that_is_not_safe_is_left_out_and_the_rest_listed(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given a project whose details list a batch ID that cannot be a key, before a good one
+    bad = "b" * 250
+    catalog = Catalog(
+        [
+            SimProject(
+                id=PROJECT, batches=(SimBatch(bad, (SimJob("x"),)), SimBatch("ok", jobs_of(3)))
+            )
+        ]
+    )
+    simulator = start_simulator(catalog)
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    request = ExportRequest.from_input({"project_id": PROJECT, "all_batches": True})
+    # When every batch of the project is planned
+    summary = list_export_pages(
+        client, store, RunRecords(s3, BUCKET, "all"), request, max_concurrency=4
+    )
+    store.close()
+    client.close()
+    # Then the bad one is left out with the reason, its ID cut to 200 characters, and the
+    # good one is listed after it
+    assert summary.batch_ids == ["ok"]
+    assert [(b.batch_id, b.reason) for b in summary.batches_left_out] == [
+        (
+            bad[:200],
+            f"batch_id: {bad[:40] + '...'!r} is not a valid ID "
+            "(letters, digits, '-', '_'; 1 to 128 characters)",
+        )
+    ]
+    assert summary.jobs_listed == 3
+
+
+def test_reading_the_project_details_stops_at_the_deadline(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given project details that always answer 503, and a deadline half a second away
+    faults = FaultPlan(permanent={("details", PROJECT): "503"})
+    simulator = start_simulator(sample_catalog(PROJECT, {"b1": 3}), faults=faults)
+    fast = RetrySettings(window=30, initial_wait=0.01, max_wait=0.05)
+    client = PlaymentClient(simulator.api_url, API_KEY, retry=fast, sleep=lambda _: None)
+    store = ResultStore(s3, BUCKET, "")
+    request = ExportRequest.from_input({"project_id": PROJECT, "all_batches": True})
+    started = time.monotonic()
+    # When every batch of the project is planned / Then it gives up at the deadline
+    with pytest.raises(TransientError):
+        list_export_pages(
+            client,
+            store,
+            RunRecords(s3, BUCKET, "late"),
+            request,
+            max_concurrency=4,
+            deadline=started + 0.5,
+        )
+    store.close()
+    client.close()
+    assert time.monotonic() - started < 10
+
+
+def jobs_of(count: int) -> tuple[SimJob, ...]:
+    return tuple(SimJob(f"ok-{n}") for n in range(count))

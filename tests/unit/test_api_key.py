@@ -1,8 +1,9 @@
 import json
 
 import pytest
+from aws_lambda_powertools.utilities import parameters
 
-from playment_exporter.api_key import api_key_from_secret_string, read_api_key
+from playment_exporter.api_key import _reason, api_key_from_secret_string, read_api_key
 from playment_exporter.errors import PlaymentAuthError
 
 
@@ -43,3 +44,50 @@ def test_a_secret_with_no_value_yet_says_what_to_do(secrets) -> None:
         read_api_key(arn)
     assert arn in str(raised.value)
     assert "put the Playment API key into it" in str(raised.value)
+
+
+def test_a_secret_that_does_not_exist_gets_the_same_advice(secrets) -> None:
+    # Given no secret at all under that name
+    # When the key is read / Then the error says exactly what to check
+    with pytest.raises(PlaymentAuthError) as raised:
+        read_api_key("no-such-secret")
+    assert str(raised.value) == (
+        "could not read the API key from secret no-such-secret: it has no value yet "
+        "(put the Playment API key into it) or does not exist"
+    )
+
+
+def test_another_refusal_is_named_by_its_code(secrets) -> None:
+    # Given a secret scheduled for deletion (Secrets Manager refuses to read it)
+    arn = secrets.create_secret(Name="going", SecretString="k")["ARN"]
+    secrets.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+    # When the key is read / Then the error gives Secrets Manager's code
+    with pytest.raises(PlaymentAuthError) as raised:
+        read_api_key(arn)
+    assert str(raised.value).endswith(": InvalidRequestException")
+
+
+@pytest.mark.parametrize(
+    ("cause", "reason"), [(ValueError("bad"), "ValueError"), (None, "GetParameterError")]
+)
+def test_a_failure_without_an_aws_code_is_named_by_its_type(cause, reason) -> None:
+    # Given the parameters utility failing for a reason that is no AWS error
+    error = parameters.exceptions.GetParameterError("could not read")
+    error.__cause__ = cause
+    # When the reason is told / Then it is the underlying exception's type
+    assert _reason(error) == reason
+
+
+def test_a_key_stored_as_binary_is_read_as_text(secrets) -> None:
+    # Given the key stored as SecretBinary, as some tools store secrets
+    arn = secrets.create_secret(Name="binary", SecretBinary=b"k-123\n")["ARN"]
+    # When read / Then it is the key, as text
+    assert read_api_key(arn) == "k-123"
+
+
+def test_an_empty_secret_in_secrets_manager_is_named(secrets) -> None:
+    # Given a secret holding only whitespace
+    arn = secrets.create_secret(Name="blank", SecretString="   ")["ARN"]
+    # When read / Then the error names that secret
+    with pytest.raises(PlaymentAuthError, match=f"^secret {arn} is empty"):
+        read_api_key(arn)

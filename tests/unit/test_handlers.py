@@ -2,12 +2,17 @@
 simulator on loopback."""
 
 import hashlib
+import io
 import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from playment_exporter.errors import InvalidInput, PlaymentAuthError
-from playment_simulator import sample_catalog
+from playment_exporter.errors import InvalidInput, PlaymentAuthError, TransientError
+from playment_simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject, sample_catalog
 from tests.conftest import API_KEY, BUCKET, load_event
 
 
@@ -174,3 +179,150 @@ def test_all_batches_is_checked_like_any_field(invoke, simulator, bad_input, fie
         invoke("list_pages", event)
     assert str(raised.value).startswith(field + ":")
     assert sum(simulator.stats.requests.values()) == 0
+
+
+@pytest.fixture
+def printed(capsys) -> Iterator[Callable[[], str]]:
+    """What the handlers print from now on: metrics (print) and log lines (the Powertools
+    logger's stream, made once per process, so capsys alone would miss it)."""
+    from exporter_runtime.observability import logger
+
+    handler, stream = logger.registered_handler, io.StringIO()
+    assert isinstance(handler, logging.StreamHandler)
+    earlier, handler.stream = handler.stream, stream  # not setStream: it flushes the old one,
+    capsys.readouterr()  # which may be an earlier test's capture, closed by now
+    yield lambda: stream.getvalue() + capsys.readouterr().out
+    handler.stream = earlier
+
+
+def emitted(out: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The log records and the metrics (name -> (value, unit)) a handler printed."""
+    logs, metrics = [], {}
+    for line in out.splitlines():
+        record = json.loads(line)
+        if "_aws" not in record:
+            logs.append(record)
+            continue
+        for definition in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            name = definition["Name"]
+            metrics[name] = (record[name], definition["Unit"])
+    return logs, metrics
+
+
+def test_fetch_result_publishes_its_counts_and_warns_of_failures(invoke, s3, printed) -> None:
+    # Given the sample page plus a job that does not exist (it fails)
+    event = load_event("fetch-result.json")
+    event["page"]["job_ids"].append("batch-a-job-99999")
+    # When FetchResult runs on it
+    result = invoke("fetch_result", event)
+    # Then it publishes each count and the bytes written as metrics
+    logs, metrics = emitted(printed())
+    written = sum(
+        s3.head_object(Bucket=BUCKET, Key=f"batch-a/{job_id}.json")["ContentLength"]
+        for job_id in event["page"]["job_ids"][:3]
+    )
+    assert metrics == {
+        "JobsExported": ([3.0], "Count"),
+        "JobsSkipped": ([1.0], "Count"),
+        "JobsFailed": ([1.0], "Count"),
+        "BytesWritten": ([float(written)], "Bytes"),
+    }
+    assert result == {"batch_id": "batch-a", "page": 0, "exported": 3, "skipped": 1, "failed": 1}
+    # And it warns once, with the counts and the page it was exporting
+    warnings = [log for log in logs if log["level"] == "WARNING"]
+    assert [log["message"] for log in warnings] == ["page finished with failures"]
+    assert {k: warnings[0][k] for k in ("execution", "batch_id", "page", "failed", "exported")} == {
+        "execution": "sample-execution",
+        "batch_id": "batch-a",
+        "page": 0,
+        "failed": 1,
+        "exported": 3,
+    }
+
+
+def test_fetch_result_without_failures_does_not_warn(invoke, printed) -> None:
+    # Given the sample page / When FetchResult runs / Then nothing is logged as a warning
+    invoke("fetch_result", load_event("fetch-result.json"))
+    logs, _ = emitted(printed())
+    assert [log for log in logs if log["level"] == "WARNING"] == []
+
+
+def test_fetch_result_passes_overwrite_and_referenced_files_on(invoke, s3, start_simulator) -> None:
+    # Given a segmentation job whose result is already in S3
+    catalog = Catalog(
+        [SimProject(id="p", batches=(SimBatch("b", (SimJob("seg", referenced=("m.png",)),)),))]
+    )
+    simulator = start_simulator(catalog)
+    s3.put_object(Bucket=BUCKET, Key="b/seg.json", Body=b'"stale"')
+    page = {"project_id": "p", "batch_id": "b", "page": 0, "job_ids": ["seg"]}
+    event = {"execution": "e", "overwrite": True, "include_referenced": True, "page": page}
+    # When FetchResult runs with overwrite and include_referenced
+    result = invoke("fetch_result", event, PLAYMENT_API_URL=simulator.api_url)
+    # Then the result was replaced and its file exported beside it
+    assert result["exported"] == 1
+    body = s3.get_object(Bucket=BUCKET, Key="b/seg.json")["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == catalog.body_sha256("p", "seg")
+    assert s3.head_object(Bucket=BUCKET, Key="b/seg/m.png")["ContentLength"] > 0
+
+
+def test_fetch_result_keeps_its_safety_margin(invoke, s3, simulator) -> None:
+    # Given an invocation with no more time than the handler keeps in reserve (20 s)
+    # When FetchResult runs on the sample page
+    result = invoke("fetch_result", load_event("fetch-result.json"), timeout_s=20)
+    # Then no job is started: each fails as deadline_exceeded, and nothing was asked
+    assert (result["exported"], result["failed"]) == (0, 4)
+    outcome = read_json(s3, "_exports/sample-execution/outcomes/pages/batch-a/000000.json")
+    assert {o["error_code"] for o in outcome["outcomes"]} == {"deadline_exceeded"}
+    assert sum(simulator.stats.requests.values()) == 0
+
+
+def test_write_report_publishes_failures_and_logs_the_summary(invoke, s3, printed) -> None:
+    # Given a one-page manifest with no outcome (its 4 jobs count as failed)
+    page = load_event("fetch-result.json")["page"]
+    s3.put_object(
+        Bucket=BUCKET, Key="_exports/sample-execution/pages.json", Body=json.dumps([page])
+    )
+    # When WriteReport runs
+    result = invoke("write_report", load_event("write-report.json"))
+    # Then the failures are a metric, and the summary is logged with the execution
+    logs, metrics = emitted(printed())
+    assert metrics == {"ExportJobsFailed": ([4.0], "Count")}
+    [summary] = [log for log in logs if log["message"] == "report written"]
+    assert (summary["execution"], summary["complete"], summary["totals"]) == (
+        "sample-execution",
+        False,
+        result["totals"],
+    )
+
+
+def test_list_pages_publishes_what_it_planned(invoke, printed) -> None:
+    # Given the sample event / When ListPages runs for a Map of 4 children
+    result = invoke("list_pages", load_event("list-pages.json"), MAP_MAX_CONCURRENCY="4")
+    # Then the jobs listed and the pages planned are metrics, and the plan is logged
+    logs, metrics = emitted(printed())
+    assert metrics == {"JobsListed": ([430.0], "Count"), "PagesPlanned": ([5.0], "Count")}
+    [planned] = [log for log in logs if log["message"] == "export planned"]
+    assert (planned["execution"], planned["project_id"], planned["pages"]) == (
+        "sample-execution",
+        "demo-project",
+        result["pages"],
+    )
+    assert "batch_ids" not in planned
+
+
+def test_list_pages_stops_retrying_before_its_time_runs_out(invoke, start_simulator) -> None:
+    # Given a batch listing that always answers 503, and an invocation with 31 s left, of
+    # which the handler keeps 30 in reserve
+    faults = FaultPlan(permanent={("list", "batch-a"): "503"})
+    simulator = start_simulator(faults=faults)
+    started = time.monotonic()
+    # When ListPages runs / Then it gives up with the transient error within about a second,
+    # not after its 60 s retry window
+    with pytest.raises(TransientError):
+        invoke(
+            "list_pages",
+            load_event("list-pages.json"),
+            timeout_s=31,
+            PLAYMENT_API_URL=simulator.api_url,
+        )
+    assert time.monotonic() - started < 15

@@ -76,3 +76,25 @@ def test_permanent_errors_are_not_retried() -> None:
     with pytest.raises(PlaymentApiError):
         run(policy, [PlaymentApiError("FS_0004", "Job not found")])
     assert time.sleeps == []
+
+
+def test_a_wait_that_would_end_at_the_deadline_is_not_made() -> None:
+    # Given a deadline 3 s away and a server asking for exactly 3 s
+    time = FakeTime()
+    policy = retrying(RetrySettings(), deadline=time.now + 3, sleep=time.sleep, clock=time.clock)
+    # When the call is throttled / Then it gives up at once: no time would be left to retry
+    with pytest.raises(TransientError):
+        run(policy, [TransientError("http_429", "slow down", retry_after=3.0)])
+    assert time.sleeps == []
+
+
+def test_the_window_bounds_retries_when_the_deadline_is_far() -> None:
+    # Given a 5 s window, a deadline far away, and a server that keeps asking for 2 s
+    time = FakeTime()
+    settings = RetrySettings(window=5)
+    policy = retrying(settings, deadline=time.now + 600, sleep=time.sleep, clock=time.clock)
+    failures = [TransientError("http_429", f"try {n}", retry_after=2.0) for n in range(10)]
+    # When the call is retried / Then it waited twice (4 s; a third wait would pass 5 s)
+    with pytest.raises(TransientError):
+        run(policy, failures)
+    assert time.sleeps == [2.0, 2.0]

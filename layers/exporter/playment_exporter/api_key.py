@@ -27,7 +27,7 @@ def read_api_key(secret_id: str) -> str:
             f"could not read the API key from secret {secret_id}: {_reason(error)}"
         ) from None
     if isinstance(value, bytes):
-        value = value.decode("utf-8")
+        value = value.decode()  # UTF-8
     return api_key_from_secret_string(str(value), secret_id)
 
 
@@ -40,7 +40,7 @@ def api_key_from_secret_string(value: str, secret_id: str) -> str:
             raise PlaymentAuthError(
                 f"secret {secret_id} looks like JSON but does not parse"
             ) from None
-        key = document.get("api_key") if isinstance(document, dict) else None
+        key = document.get("api_key")  # text that starts with "{" parses to an object
         if not isinstance(key, str) or not key.strip():
             raise PlaymentAuthError(f'secret {secret_id} has no "api_key" field with a value')
         return key.strip()

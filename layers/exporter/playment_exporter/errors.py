@@ -49,3 +49,17 @@ class RejectedBody(Exception):
 
 class AlreadyExported(Exception):
     """The object exists and overwriting was not asked for."""
+
+
+SHOWN_KEYS = 10  # a message stays short; the rest sit under the same job's prefix
+
+
+class ObjectsLeftBehind(Exception):
+    """Objects this run wrote could not be deleted again; ``left`` maps each key to S3's code."""
+
+    def __init__(self, bucket: str, left: dict[str, str]) -> None:
+        shown = ", ".join(f"{key} ({code})" for key, code in list(left.items())[:SHOWN_KEYS])
+        more = f" and {len(left) - SHOWN_KEYS} more" if len(left) > SHOWN_KEYS else ""
+        super().__init__(f"{len(left)} object(s) left in s3://{bucket}: {shown}{more}")
+        self.bucket = bucket
+        self.left = left

@@ -23,7 +23,7 @@ from playment_exporter.ids import validate_id
 from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.referenced_files import ReferencedFileFailed, export_with_referenced_files
-from playment_exporter.result_store import ResultStore
+from playment_exporter.result_store import ResultStore, s3_error_code
 
 NOT_ATTEMPTED = "not attempted: Playment rejected the API key earlier in this page"
 
@@ -83,7 +83,7 @@ def export_job(
     job_id: str,
     *,
     overwrite: bool,
-    include_referenced: bool = False,
+    include_referenced: bool,
     deadline: float | None,
 ) -> JobOutcome:
     """Fetch one job's record, then its result (and, if asked, the files it references) into
@@ -126,7 +126,6 @@ def export_job(
     except (TransientError, RejectedBody, PlaymentApiError, ReferencedFileFailed) as error:
         return JobOutcome.failed(job_id, error.code, error.message)
     except botocore.exceptions.ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", "s3_error"))
-        return JobOutcome.failed(job_id, f"s3_{code}", "S3 refused the write")
+        return JobOutcome.failed(job_id, f"s3_{s3_error_code(error)}", "S3 refused the write")
     except Exception as error:  # noqa: BLE001 - one job's surprise must not sink the page
         return JobOutcome.failed(job_id, "unexpected_error", type(error).__name__)

@@ -14,7 +14,7 @@ Rules that matter here and are easy to get wrong:
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
@@ -117,15 +117,10 @@ class PlaymentClient:
                     self._api_url + "/attachments", {"url": result_url}, with_key=True
                 )
                 with response:
-                    if response.status_code in REDIRECTS and response.headers.get("Location"):
-                        return urljoin(response.url, response.headers["Location"])
-                    _raise_for_error(response)
-                    raise PlaymentApiError(
-                        "no_redirect",
-                        f"the attachment endpoint answered {response.status_code} "
-                        "without a redirect",
-                        response.status_code,
-                    )
+                    location = response.headers.get("Location")
+                    if response.status_code in REDIRECTS and location:
+                        return urljoin(response.url, location)
+                    _raise_for_error(response)  # no redirect: an error, whatever the status
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     @contextmanager
@@ -176,7 +171,6 @@ class PlaymentClient:
                     body = _json_or_none(response)
                     if not isinstance(body, dict) or body.get("success") is False:
                         _raise_for_error(response)
-                    assert isinstance(body, dict)
                     return body.get("data")
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
@@ -227,7 +221,7 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def _raise_for_error(response: requests.Response) -> None:
+def _raise_for_error(response: requests.Response) -> NoReturn:
     """Raise the exception this API failure calls for: auth, transient or permanent."""
     body = _json_or_none(response)
     error = ApiError()
@@ -250,7 +244,7 @@ def _raise_for_error(response: requests.Response) -> None:
     raise PlaymentApiError(error.code, error.message or f"HTTP {status}", status)
 
 
-def _raise_for_storage_error(response: requests.Response) -> None:
+def _raise_for_storage_error(response: requests.Response) -> NoReturn:
     status = response.status_code
     if status in RETRY_STATUSES:
         raise TransientError(f"storage_http_{status}", f"HTTP {status}", _retry_after(response))

@@ -4,7 +4,9 @@ A segmentation result is JSON whose ``url`` fields, at any depth, name private f
 only the attachment API opens. Each is stored as ``<batch_id>/<job_id>/<file name>``, streamed
 like a result but not parsed (a PNG is not JSON). A job counts as exported only when all its
 files and then its result are written; if any file fails, the files written so far are taken
-back, so a result object in S3 always means a complete job.
+back, so a result object in S3 always means a complete job. Files that cannot be taken back
+fail the job as ``cleanup_failed``, naming them, whatever failed first: they are objects in the
+bucket that someone must remove, and nothing else would say so.
 """
 
 import re
@@ -13,10 +15,18 @@ from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from urllib.parse import unquote, urlsplit
 
-from playment_exporter.errors import AlreadyExported, PlaymentApiError, RejectedBody, TransientError
+from botocore.exceptions import ClientError
+
+from playment_exporter.errors import (
+    AlreadyExported,
+    ObjectsLeftBehind,
+    PlaymentApiError,
+    RejectedBody,
+    TransientError,
+)
 from playment_exporter.outcomes import JobOutcome, JobPage
 from playment_exporter.playment_client import PlaymentClient
-from playment_exporter.result_store import ResultStore
+from playment_exporter.result_store import ResultStore, s3_error_code
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # beyond this the result waits on local disk (/tmp)
@@ -96,14 +106,32 @@ def export_with_referenced_files(
                 )
                 for file in files
             )
-            spool.seek(0)
-            store.write_result(page.batch_id, job_id, spool, overwrite=overwrite, size_hint=size)
+            for attempt in client.retrying(deadline):  # a 409 from S3 is worth another try
+                with attempt:
+                    spool.seek(0)
+                    store.write_result(
+                        page.batch_id, job_id, spool, overwrite=overwrite, size_hint=size
+                    )
         except AlreadyExported:
             raise  # the result is there from an earlier run: the files are right beside it
-        except BaseException:
-            store.delete(written)
+        except BaseException as error:
+            _take_back(store, written, error)
             raise
     return JobOutcome.exported(job_id, size + files_bytes, files=len(files))
+
+
+def _take_back(store: ResultStore, written: list[str], error: BaseException) -> None:
+    """Delete the files written for a job that failed; raise ``cleanup_failed`` if any stay."""
+    try:
+        store.delete(written)
+    except ObjectsLeftBehind as left:
+        if not isinstance(error, Exception):
+            raise error from left  # an interrupt stays an interrupt
+        raise ReferencedFileFailed(
+            "cleanup_failed",
+            f"the job failed ({_code_of(error)}) and its referenced files could not be deleted: "
+            f"{left}",
+        ) from error
 
 
 def _export_file(
@@ -140,3 +168,10 @@ def _export_file(
             error.code, f"referenced file {file.name}: {error.message}"
         ) from None
     raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+def _code_of(error: Exception) -> str:
+    """The code an outcome would have given ``error``: ours, S3's, or the exception's name."""
+    if isinstance(error, ClientError):
+        return f"s3_{s3_error_code(error)}"
+    return str(getattr(error, "code", type(error).__name__))

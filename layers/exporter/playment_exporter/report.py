@@ -28,12 +28,12 @@ class ReportSummary(BaseModel):
 
 def write_report(records: RunRecords, listing: dict[str, Any]) -> ReportSummary:
     manifest = records.read_manifest()
-    found: dict[tuple[str, int], PageOutcome] = {}
+    found: set[tuple[str, int]] = set()  # the manifest pages that recorded their outcome
     outcomes: list[PageOutcome] = []
     for key, outcome in records.read_outcomes():
         outcomes.append(outcome)
         if key.startswith(records.prefix + "outcomes/pages/"):
-            found[(outcome.batch_id, outcome.page)] = outcome
+            found.add((outcome.batch_id, outcome.page))
     failed: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     totals: Counter[str] = Counter()

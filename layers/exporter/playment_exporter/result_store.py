@@ -6,7 +6,10 @@ a bounded number of parts in memory, so a 300 MB result costs tens of MB, not 30
 Create-only writes use S3's conditional ``If-None-Match: *`` so that two runs racing on one job
 never overwrite each other. The transfer manager does not accept that argument, so a botocore
 event hook adds it to the ``PutObject`` (small bodies) or ``CompleteMultipartUpload`` (large ones)
-of exactly the keys being written create-only.
+of exactly the keys being written create-only. S3 answers such a write in two ways that must
+not be confused: 412 ``PreconditionFailed`` (the object exists: the job is already exported) and
+409 ``ConditionalRequestConflict`` (another write to the key is under way: try again, and the
+next try will see either the object or a free key).
 """
 
 import mimetypes
@@ -17,12 +20,14 @@ from typing import Any, Protocol
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import ClientError
 
-from playment_exporter.errors import AlreadyExported
+from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, TransientError
 
 MiB = 1024 * 1024
 RESULT_SUFFIX = ".json"
 JSON = "application/json"
-CONFLICTS = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+OBJECT_EXISTS = "PreconditionFailed"  # 412: If-None-Match failed, the key holds an object
+WRITE_IN_PROGRESS = "ConditionalRequestConflict"  # 409: a concurrent write to the key
+DELETE_BATCH = 1000  # DeleteObjects' limit per request
 
 
 def streaming_transfer_config(workers: int) -> TransferConfig:
@@ -103,10 +108,27 @@ class ResultStore:
         return key
 
     def delete(self, keys: list[str]) -> None:
-        """Take back objects this run wrote for a job that then failed (one call per 1,000)."""
-        for start in range(0, len(keys), 1000):
-            chunk = [{"Key": key} for key in keys[start : start + 1000]]
-            self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True})
+        """Take back objects this run wrote for a job that then failed (one call per 1,000).
+
+        ``DeleteObjects`` answers 200 even when it deleted nothing: a key it could not delete
+        (AccessDenied, say) comes back in ``Errors``. Every such key, and every key of a call
+        that failed whole, raises ``ObjectsLeftBehind`` once all calls are made.
+        """
+        left: dict[str, str] = {}
+        for start in range(0, len(keys), DELETE_BATCH):
+            chunk = keys[start : start + DELETE_BATCH]
+            objects = [{"Key": key} for key in chunk]
+            try:
+                answer = self._s3.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
+                )
+            except ClientError as error:
+                left.update(dict.fromkeys(chunk, s3_error_code(error)))
+                continue
+            for failure in answer.get("Errors", []):
+                left[failure["Key"]] = failure["Code"]  # both always there, says the API
+        if left:
+            raise ObjectsLeftBehind(self.bucket, left)
 
     def _write(
         self,
@@ -128,8 +150,7 @@ class ResultStore:
                 body, self.bucket, key, extra_args={"ContentType": content_type}
             ).result()
         except ClientError as error:
-            if _error_code(error) in CONFLICTS:
-                raise AlreadyExported(key) from None
+            _raise_if_conditional(error, key)
             raise
         finally:
             if not overwrite:
@@ -144,8 +165,7 @@ class ResultStore:
                 Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **condition
             )
         except ClientError as error:
-            if _error_code(error) in CONFLICTS:
-                raise AlreadyExported(key) from None
+            _raise_if_conditional(error, key)
             raise
 
     def exported_job_ids(self, batch_id: str) -> set[str]:
@@ -176,5 +196,17 @@ class ResultStore:
         self._transfers.shutdown()
 
 
-def _error_code(error: ClientError) -> str:
+def s3_error_code(error: ClientError) -> str:
+    """S3's code for the failure (``AccessDenied``, ``PreconditionFailed``...)."""
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _raise_if_conditional(error: ClientError, key: str) -> None:
+    """412: the object exists (``AlreadyExported``); 409: retry the write (``TransientError``)."""
+    code = s3_error_code(error)
+    if code == OBJECT_EXISTS:
+        raise AlreadyExported(key) from None
+    if code == WRITE_IN_PROGRESS:
+        raise TransientError(
+            f"s3_{code}", f"another write to {key} was under way (HTTP 409)"
+        ) from None

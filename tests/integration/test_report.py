@@ -1,0 +1,148 @@
+"""The run's report, from outcomes in S3 (moto): what it counts and how it says the run ended."""
+
+import json
+from typing import Any
+
+import pytest
+
+from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
+from playment_exporter.report import write_report
+from playment_exporter.run_records import RunRecords
+from tests.conftest import BUCKET
+
+LISTING = {"project_id": "p1", "batch_ids": ["b1"], "overwrite": False}
+
+
+def page(number: int, *job_ids: str) -> JobPage:
+    return JobPage(project_id="p1", batch_id="b1", page=number, job_ids=list(job_ids))
+
+
+def outcome(number: int, *outcomes: JobOutcome) -> PageOutcome:
+    return PageOutcome(project_id="p1", batch_id="b1", page=number, outcomes=list(outcomes))
+
+
+@pytest.fixture
+def records(s3: Any) -> RunRecords:
+    return RunRecords(s3, BUCKET, "run-1")
+
+
+def read_report(s3: Any, records: RunRecords) -> Any:
+    return json.loads(s3.get_object(Bucket=BUCKET, Key=records.report_key)["Body"].read())
+
+
+def test_a_key_refused_after_the_listing_ends_the_run_as_an_auth_failure(
+    s3: Any, records: RunRecords
+) -> None:
+    # Given two pages: one exported, one whose key was refused midway (revoked after listing)
+    records.write_manifest([page(0, "a", "b"), page(1, "c", "d")])
+    records.write_page_outcome(
+        outcome(0, JobOutcome.exported("a", 10), JobOutcome.exported("b", 5))
+    )
+    records.write_page_outcome(
+        outcome(
+            1,
+            JobOutcome.failed("c", AUTH_FAILED, "Playment rejected the API key"),
+            JobOutcome.failed("d", AUTH_FAILED, "not attempted"),
+        )
+    )
+    # When the report is written
+    summary = write_report(records, LISTING)
+    # Then the run is flagged as an auth failure (PlaymentAuthError), not merely incomplete
+    assert summary.auth_failed is True
+    assert summary.complete is False
+    assert summary.totals == {"jobs": 4, "exported": 2, "skipped": 0, "failed": 2, "bytes": 15}
+    assert read_report(s3, records)["failed_by_code"] == {AUTH_FAILED: 2}
+
+
+def test_other_failures_leave_the_run_incomplete_but_not_an_auth_failure(
+    s3: Any, records: RunRecords
+) -> None:
+    # Given a page with a failed job (not auth), a skipped one, and a page with no outcome
+    records.write_manifest([page(0, "a", "b", "c"), page(1, "d")])
+    records.write_page_outcome(
+        outcome(
+            0,
+            JobOutcome.exported("a", 7),
+            JobOutcome.failed("b", "FS_0004", "Job not found"),
+            JobOutcome.skipped("c", SkipReason.NOT_COMPLETED),
+        )
+    )
+    # When the report is written
+    summary = write_report(records, LISTING)
+    # Then the run is incomplete, not an auth failure; the cause points at the report
+    assert (summary.complete, summary.auth_failed) == (False, False)
+    assert summary.totals == {"jobs": 4, "exported": 1, "skipped": 1, "failed": 2, "bytes": 7}
+    assert summary.cause.startswith("2 of 4 jobs failed")
+    assert f"s3://{BUCKET}/{records.report_key}" in summary.cause
+    # And the report lists each failure and skip with its code or reason, and the input
+    report = read_report(s3, records)
+    assert report["failed"] == [
+        {
+            "batch_id": "b1",
+            "job_id": "d",
+            "error_code": "no_outcome",
+            "message": "the call for page 1 of batch b1 did not finish",
+        },
+        {"batch_id": "b1", "job_id": "b", "error_code": "FS_0004", "message": "Job not found"},
+    ]
+    assert report["skipped"] == [{"batch_id": "b1", "job_id": "c", "reason": "not_completed"}]
+    assert report["failed_by_code"] == {"FS_0004": 1, "no_outcome": 1}
+    assert report["skipped_by_reason"] == {"not_completed": 1}
+    assert (report["execution"], report["project_id"], report["batch_ids"]) == (
+        "run-1",
+        "p1",
+        ["b1"],
+    )
+    assert report["overwrite"] is False
+    assert report["totals"] == summary.totals
+
+
+def test_jobs_settled_by_the_listing_count_without_a_manifest_page(
+    s3: Any, records: RunRecords
+) -> None:
+    # Given a listing that settled two jobs itself and a manifest with nothing to fetch
+    records.write_manifest([])
+    records.write_listing_outcome(
+        PageOutcome(
+            project_id="p1",
+            batch_id="b1",
+            page=-1,
+            outcomes=[
+                JobOutcome.skipped("a", SkipReason.ALREADY_EXPORTED),
+                JobOutcome.skipped("b", SkipReason.NOT_COMPLETED),
+            ],
+        )
+    )
+    # When the report is written
+    summary = write_report(records, LISTING)
+    # Then the run is complete, both jobs counted as skipped by reason
+    assert (summary.complete, summary.auth_failed) == (True, False)
+    assert summary.totals == {"jobs": 2, "exported": 0, "skipped": 2, "failed": 0, "bytes": 0}
+    assert (
+        summary.cause
+        == f"all 2 jobs exported or skipped; report: s3://{BUCKET}/{records.report_key}"
+    )
+    report = read_report(s3, records)
+    assert report["skipped_by_reason"] == {"already_exported": 1, "not_completed": 1}
+    assert report["failed"] == []
+
+
+def test_a_run_with_nothing_to_do_is_complete(s3: Any, records: RunRecords) -> None:
+    # Given a run whose listing found no job at all: an empty manifest, no outcome
+    records.write_manifest([])
+    # When the report is written / Then the run is complete, with all totals at zero
+    summary = write_report(records, LISTING)
+    assert (summary.complete, summary.auth_failed) == (True, False)
+    assert summary.totals == {"jobs": 0, "exported": 0, "skipped": 0, "failed": 0, "bytes": 0}
+    assert read_report(s3, records)["failed"] == []
+
+
+def test_a_listing_outcome_does_not_stand_for_a_manifest_page(s3: Any, records: RunRecords) -> None:
+    # Given a manifest page 0 with no outcome, and the listing's outcome (also "page" -1 of the
+    # batch, written under outcomes/listing/) whose page number is made to collide
+    records.write_manifest([page(0, "a")])
+    records.write_listing_outcome(outcome(0, JobOutcome.skipped("z", SkipReason.NOT_COMPLETED)))
+    # When the report is written / Then page 0's job still counts as failed: no outcome
+    report = write_report(records, LISTING)
+    assert report.totals["failed"] == 1
+    assert [f["job_id"] for f in read_report(s3, records)["failed"]] == ["a"]

@@ -1,0 +1,189 @@
+"""The result store against S3 in moto: create-only writes, taking objects back, listing.
+
+moto answers a create-only write on an existing key with 412 as S3 does, on ``PutObject`` and
+on ``CompleteMultipartUpload`` alike; what it never produces, S3's 409 on a write race and a
+``DeleteObjects`` that refuses some keys, the tests make with botocore event hooks
+(``s3_answers``) on the moto-backed client.
+"""
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, TransientError
+from playment_exporter.result_store import MiB, ResultStore
+from tests.conftest import BUCKET
+from tests.integration.s3_answers import CountCalls, DenyDeletes, FailFirstCalls
+
+LARGE = 9 * MiB  # past the store's multipart threshold (8 MiB): CompleteMultipartUpload
+
+
+@pytest.fixture
+def store(s3: Any) -> Iterator[ResultStore]:
+    made = ResultStore(s3, BUCKET, "")
+    yield made
+    made.close()
+
+
+def read(s3: Any, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def open_uploads(s3: Any) -> list[Any]:
+    return list(s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []))
+
+
+@pytest.mark.parametrize("size_hint", [LARGE, None], ids=["large-hint", "no-hint"])
+def test_a_large_create_only_write_never_replaces_an_existing_object(
+    s3: Any, store: ResultStore, size_hint: int | None
+) -> None:
+    # Given an object already exported at the job's key
+    s3.put_object(Bucket=BUCKET, Key="b1/a.json", Body=b'{"earlier": true}')
+    # When a body over the multipart threshold is written create-only (the multipart path,
+    # whose If-None-Match the store adds to CompleteMultipartUpload with an event hook)
+    with pytest.raises(AlreadyExported, match=r"^b1/a\.json$"):
+        store.write_result(
+            "b1", "a", io.BytesIO(b"x" * LARGE), overwrite=False, size_hint=size_hint
+        )
+    # Then the earlier object is untouched and no upload is left open
+    assert read(s3, "b1/a.json") == b'{"earlier": true}'
+    assert open_uploads(s3) == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "size"), [("PutObject", 100), ("CompleteMultipartUpload", LARGE)]
+)
+def test_a_write_race_is_transient_not_already_exported(
+    s3: Any, store: ResultStore, operation: str, size: int
+) -> None:
+    # Given S3 answering the create-only write with 409 ConditionalRequestConflict (another
+    # write to the key under way), on the small path or the multipart one
+    race = FailFirstCalls(s3, operation, status=409, code="ConditionalRequestConflict")
+    # When the body is written create-only
+    with pytest.raises(TransientError) as raised:
+        store.write_result("b1", "a", io.BytesIO(b"{}" + b" " * (size - 2)), overwrite=False)
+    # Then it is a failure to retry, with S3's code, and nothing was written or left open
+    assert (raised.value.code, raised.value.message) == (
+        "s3_ConditionalRequestConflict",
+        "another write to b1/a.json was under way (HTTP 409)",
+    )
+    assert race.calls == 1
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    assert open_uploads(s3) == []
+
+
+@pytest.mark.parametrize("size", [100, LARGE])
+def test_a_precondition_failure_is_already_exported(s3: Any, store: ResultStore, size) -> None:
+    # Given an existing object (S3 answers the create-only write 412 PreconditionFailed)
+    s3.put_object(Bucket=BUCKET, Key="b1/a.json", Body=b"{}")
+    # When it is written create-only / Then the job counts as already exported
+    with pytest.raises(AlreadyExported, match=r"^b1/a\.json$"):
+        store.write_result("b1", "a", io.BytesIO(b"{" + b" " * (size - 2) + b"}"), overwrite=False)
+
+
+def test_another_s3_error_is_raised_as_it_came(s3: Any, store: ResultStore) -> None:
+    # Given S3 refusing the write for a reason that is neither 409 nor 412
+    FailFirstCalls(s3, "PutObject", status=403, code="AccessDenied")
+    # When written / Then S3's own error comes through, neither retried nor "already exported"
+    with pytest.raises(Exception, match="AccessDenied") as raised:
+        store.write_result("b1", "a", io.BytesIO(b"{}"), overwrite=False, size_hint=2)
+    assert not isinstance(raised.value, (TransientError, AlreadyExported))
+
+
+def test_delete_raises_naming_every_key_s3_refused(s3: Any, store: ResultStore) -> None:
+    # Given three objects, two of which the bucket refuses to delete (200 with Errors)
+    for name in ("a", "b", "c"):
+        s3.put_object(Bucket=BUCKET, Key=f"b1/j/{name}.png", Body=b"x")
+    DenyDeletes(s3, {"b1/j/a.png", "b1/j/c.png"})
+    # When all three are deleted
+    with pytest.raises(ObjectsLeftBehind) as raised:
+        store.delete(["b1/j/a.png", "b1/j/b.png", "b1/j/c.png"])
+    # Then the error names each refused key with S3's code, and only the allowed one is gone
+    assert raised.value.left == {"b1/j/a.png": "AccessDenied", "b1/j/c.png": "AccessDenied"}
+    assert "b1/j/a.png (AccessDenied)" in str(raised.value)
+    assert {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]} == {
+        "b1/j/a.png",
+        "b1/j/c.png",
+    }
+
+
+def test_a_delete_call_refused_whole_leaves_all_its_keys(s3: Any, store: ResultStore) -> None:
+    # Given DeleteObjects refused outright (403 for the call, not per key)
+    s3.put_object(Bucket=BUCKET, Key="b1/j/a.png", Body=b"x")
+    FailFirstCalls(s3, "DeleteObjects", status=403, code="AccessDenied")
+    # When the object is deleted / Then its key is reported as left behind
+    with pytest.raises(ObjectsLeftBehind) as raised:
+        store.delete(["b1/j/a.png"])
+    assert raised.value.left == {"b1/j/a.png": "AccessDenied"}
+
+
+def test_delete_takes_back_more_than_one_call_holds(s3: Any, store: ResultStore) -> None:
+    # Given 1,001 objects: more than one DeleteObjects call may name
+    keys = [f"b1/j/{n:04d}.png" for n in range(1_001)]
+    for key in keys:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    calls = CountCalls(s3, "DeleteObjects")
+    # When they are all deleted
+    store.delete(keys)
+    # Then none is left, in two calls, and an empty list costs no call
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    store.delete([])
+    assert calls.calls == 2
+
+
+def test_every_exported_job_is_found_past_one_listing_page(s3: Any, store: ResultStore) -> None:
+    # Given 1,001 exported results (S3 lists 1,000 keys a page), plus objects that are not
+    # results: a referenced file beside a result, a non-JSON key, another batch's result
+    expected = {f"j{n:04d}" for n in range(1_001)}
+    for job_id in expected:
+        s3.put_object(Bucket=BUCKET, Key=f"b1/{job_id}.json", Body=b"{}")
+    for other in ("b1/j0001/mask.png", "b1/j0002/x.json", "b1/notes.txt", "b10/j9999.json"):
+        s3.put_object(Bucket=BUCKET, Key=other, Body=b"x")
+    # When the batch's exported jobs are listed
+    found = store.exported_job_ids("b1")
+    # Then every result's job ID is there, and nothing else
+    assert found == expected
+
+
+def test_the_prefix_scopes_every_key(s3: Any) -> None:
+    # Given a store writing under a prefix
+    store = ResultStore(s3, BUCKET, "exports/")
+    try:
+        # When a result and a referenced file are written
+        store.write_result("b1", "a", io.BytesIO(b"{}"), overwrite=False, size_hint=2)
+        key = store.write_referenced("b1", "a", "m.png", io.BytesIO(b"x"), overwrite=False)
+        # Then both keys are under the prefix, and the listing finds the job there
+        assert key == "exports/b1/a/m.png"
+        assert read(s3, "exports/b1/a.json") == b"{}"
+        assert s3.head_object(Bucket=BUCKET, Key=key)["ContentType"] == "image/png"
+        assert store.exported_job_ids("b1") == {"a"}
+    finally:
+        store.close()
+
+
+def test_overwrite_replaces_a_large_object(s3: Any, store: ResultStore) -> None:
+    # Given an existing object
+    s3.put_object(Bucket=BUCKET, Key="b1/a.json", Body=b'{"earlier": true}')
+    body = b"[" + b" " * (LARGE - 2) + b"]"
+    # When a large body is written with overwrite
+    store.write_result("b1", "a", io.BytesIO(body), overwrite=True)
+    # Then it replaced the earlier one, typed as JSON
+    assert read(s3, "b1/a.json") == body
+    assert s3.head_object(Bucket=BUCKET, Key="b1/a.json")["ContentType"] == "application/json"
+
+
+def test_a_refused_delete_call_does_not_stop_the_next(s3: Any, store: ResultStore) -> None:
+    # Given 1,001 objects (two DeleteObjects calls), the first call refused whole
+    keys = [f"b1/j/{n:04d}.png" for n in range(1_001)]
+    for key in keys:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    FailFirstCalls(s3, "DeleteObjects", status=403, code="AccessDenied")
+    # When they are all deleted
+    with pytest.raises(ObjectsLeftBehind) as raised:
+        store.delete(keys)
+    # Then the first thousand are reported left, and the last one was still deleted
+    assert set(raised.value.left) == set(keys[:1_000])
+    remaining = s3.list_objects_v2(Bucket=BUCKET)["KeyCount"]
+    assert remaining == 1_000

@@ -1,0 +1,264 @@
+"""How the client reads answers the simulator does not give: every kind of error envelope,
+odd statuses, ``Retry-After`` as an HTTP date (the simulator only sends seconds), a dropped
+connection. The tests hand the client crafted responses in place of its session's answers.
+"""
+
+import io
+import json
+import time
+from email.utils import formatdate
+from typing import Any
+
+import pytest
+import requests
+
+from playment_exporter.errors import PlaymentApiError, PlaymentAuthError, TransientError
+from playment_exporter.playment_client import PlaymentClient
+from playment_exporter.retry_policy import RetrySettings
+
+JOB = {"success": True, "data": {"job_id": "j1", "status": "completed", "result": "u"}}
+THROTTLED = {"success": False, "error": {"code": "rate_limit_exceeded", "message": "slow down"}}
+
+
+def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode()
+    response._content_consumed = True  # type: ignore[attr-defined]
+    response.headers.update(headers or {})
+    return response
+
+
+def waits_before_success(monkeypatch: pytest.MonkeyPatch, retry_after: str) -> list[float]:
+    """Fetch a job the API throttles once with this ``Retry-After``; the waits the client made."""
+    waits: list[float] = []
+    settings = RetrySettings(window=120, initial_wait=0.01, max_wait=0.05)
+    client = PlaymentClient("https://api.invalid", "key", retry=settings, sleep=waits.append)
+    answers = [answer(429, THROTTLED, {"Retry-After": retry_after}), answer(200, JOB)]
+    monkeypatch.setattr(client._session, "get", lambda *_, **__: answers.pop(0))
+    assert client.get_job("p1", "j1").is_completed
+    assert answers == []
+    return waits
+
+
+def test_an_http_date_retry_after_is_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a 429 whose Retry-After is an HTTP date 30 seconds from now
+    in_30_s = formatdate(time.time() + 30, usegmt=True)
+    # When the job is fetched
+    waits = waits_before_success(monkeypatch, in_30_s)
+    # Then the client waited until that date (to the second), not its own backoff
+    assert len(waits) == 1
+    assert 28 < waits[0] <= 30
+
+
+def test_a_retry_after_in_seconds_is_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a 429 with Retry-After: 7 / When fetched / Then the client waited 7 seconds
+    assert waits_before_success(monkeypatch, "7") == [7.0]
+
+
+@pytest.mark.parametrize("value", ["soon", formatdate(time.time() - 3600, usegmt=True)])
+def test_an_unusable_or_past_retry_after_falls_back(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # Given a Retry-After that does not parse, or a date already past
+    # When fetched / Then the client made one short wait of its own (backoff, or zero)
+    waits = waits_before_success(monkeypatch, value)
+    assert len(waits) == 1
+    assert 0 <= waits[0] < 0.1
+
+
+def client_answering(
+    monkeypatch: pytest.MonkeyPatch, *answers: Any, asked: list[Any] | None = None
+) -> PlaymentClient:
+    """A client whose session answers these, in order (an exception is raised instead);
+    each request's URL and keyword arguments go to ``asked``."""
+    settings = RetrySettings(window=0, initial_wait=0.01, max_wait=0.01)  # no retries
+    client = PlaymentClient("https://api.invalid", "key", retry=settings, sleep=lambda _: None)
+    queue = list(answers)
+
+    def get(url: str, **kwargs: Any) -> Any:
+        if asked is not None:
+            asked.append((url, kwargs))
+        answer = queue.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(client._session, "get", get)
+    return client
+
+
+def envelope(code: str, message: str = "") -> dict[str, Any]:
+    return {"success": False, "error": {"code": code, "message": message}}
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, {"unexpected": "shape"}),
+        (401, "not json at all"),
+        (400, envelope("unauthorized", "bad key")),
+        (403, envelope("auth-failure")),
+        (200, envelope("unauthorized_request")),
+    ],
+)
+def test_a_refused_key_is_an_auth_error_whatever_the_envelope(
+    monkeypatch: pytest.MonkeyPatch, status: int, body: Any
+) -> None:
+    # Given a 401, or an envelope whose code says the key was refused, at any status
+    client = client_answering(monkeypatch, answer(status, body))
+    # When a job is fetched / Then it is an auth error naming the status and what to check
+    with pytest.raises(PlaymentAuthError) as raised:
+        client.get_job("p1", "j1")
+    assert str(raised.value).startswith(f"Playment rejected the API key (HTTP {status}, ")
+    assert str(raised.value).endswith("): check the key stored in the secret")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code", "message"),
+    [
+        (503, envelope("unknown_error"), "http_503", "HTTP 503"),
+        (502, "bad gateway", "http_502", "HTTP 502"),
+        (429, envelope("rate_limit_exceeded", "slow down"), "rate_limit_exceeded", "slow down"),
+        (400, envelope("FS_0000", "Internal error"), "FS_0000", "Internal error"),
+        (400, envelope("FS_0008"), "FS_0008", "HTTP 400"),
+        (200, envelope("api_error", "try later"), "api_error", "try later"),
+    ],
+)
+def test_server_side_trouble_is_transient_with_its_code(
+    monkeypatch: pytest.MonkeyPatch, status: int, body: Any, code: str, message: str
+) -> None:
+    # Given a retryable status, or a 400/200 envelope with a server-side code
+    client = client_answering(monkeypatch, answer(status, body))
+    # When a job is fetched / Then it is transient, with the API's code (or the status)
+    with pytest.raises(TransientError) as raised:
+        client.get_job("p1", "j1")
+    assert (raised.value.code, raised.value.message) == (code, message)
+    assert raised.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code", "message"),
+    [
+        (400, envelope("FS_0004", "Job not found"), "FS_0004", "Job not found"),
+        (404, {}, "unknown_error", "HTTP 404"),
+        (200, {"data": None, "success": False}, "unexpected_response", "a 200 answer"),
+        (200, ["a", "list"], "unexpected_response", "a 200 answer"),
+    ],
+)
+def test_a_request_error_is_permanent_with_its_code_and_status(
+    monkeypatch: pytest.MonkeyPatch, status: int, body: Any, code: str, message: str
+) -> None:
+    # Given an error the server will give again, or a 200 that is no data envelope
+    client = client_answering(monkeypatch, answer(status, body))
+    # When a job is fetched / Then it is permanent, with its code, message and status
+    with pytest.raises(PlaymentApiError) as raised:
+        client.get_job("p1", "j1")
+    assert (raised.value.code, raised.value.status) == (code, status)
+    assert raised.value.message.startswith(message)
+    assert str(raised.value) == f"{code}: {raised.value.message}"
+
+
+def test_a_dropped_connection_is_transient_and_names_the_host_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a connection reset on the way to the API
+    client = client_answering(monkeypatch, requests.ConnectionError("reset by peer"))
+    # When a job is fetched / Then it is transient, naming the error type and the host only
+    with pytest.raises(TransientError) as raised:
+        client.get_job("p1", "j1")
+    assert raised.value.code == "connection_error"
+    assert raised.value.message == "ConnectionError talking to api.invalid"
+
+
+class RawBody(io.BytesIO):
+    """urllib3's raw stream, as the client reads it."""
+
+    def read(self, amt: int | None = None, decode_content: bool | None = None) -> bytes:
+        return super().read(amt)
+
+
+def signed(status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> Any:
+    response = answer(status, {}, headers)
+    response.raw = RawBody(body)
+    return response
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "expected"),
+    [
+        (503, {"Retry-After": "4"}, TransientError("storage_http_503", "HTTP 503", 4.0)),
+        (500, {}, TransientError("storage_http_500", "HTTP 500")),
+        (404, {}, PlaymentApiError("storage_http_404", "the signed URL answered HTTP 404", 404)),
+    ],
+)
+def test_a_storage_failure_says_whether_to_retry(
+    monkeypatch: pytest.MonkeyPatch, status: int, headers: dict[str, str], expected: Exception
+) -> None:
+    # Given an attachment that redirects, and storage answering this status at the signed URL
+    redirect = answer(302, {}, {"Location": "https://storage.invalid/x?sig=1"})
+    client = client_answering(monkeypatch, redirect, signed(status, headers))
+    # When the result is opened / Then the error says transient or permanent, with its code,
+    # message, and the wait asked for (transient) or the status (permanent)
+    with pytest.raises(type(expected)) as raised, client.open_result("private://x"):
+        pass
+    assert vars(raised.value) == vars(expected)
+    assert str(raised.value) == str(expected)
+
+
+@pytest.mark.parametrize("status", [302, 200])
+def test_an_attachment_answer_without_location_is_permanent(
+    monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    # Given an attachment endpoint that answers without a Location to follow
+    client = client_answering(monkeypatch, answer(status, {"success": True}))
+    # When resolved / Then it is a permanent error, with the status
+    with pytest.raises(PlaymentApiError) as raised:
+        client.resolve_attachment("private://x")
+    assert raised.value.status == status
+
+
+def test_a_relative_location_is_resolved_and_fetched_as_it_should_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an attachment endpoint that redirects to a path on its own host
+    redirect = answer(307, {}, {"Location": "/signed/r.json?sig=1"})
+    redirect.url = "https://api.invalid/attachments?url=private"
+    body = signed(200, {"Content-Length": "2"}, b"{}")
+    asked: list[Any] = []
+    client = client_answering(monkeypatch, redirect, body, asked=asked)
+    # When the result is opened and read
+    with client.open_result("private://r") as opened:
+        assert opened.read() == b"{}"
+    # Then the signed URL was the Location joined to the endpoint's URL, fetched with
+    # timeouts, without credentials, streaming, and following no further redirect
+    (api_url, api_kwargs), (signed_url, signed_kwargs) = asked
+    assert signed_url == "https://api.invalid/signed/r.json?sig=1"
+    assert signed_kwargs == {"stream": True, "timeout": (5.0, 30.0), "allow_redirects": False}
+    assert api_url == "https://api.invalid/attachments"
+    assert api_kwargs == {
+        "params": {"url": "private://r"},
+        "headers": {"x-api-key": "key", "Accept": "application/json"},
+        "timeout": (5.0, 30.0),
+        "allow_redirects": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("call", "data", "what"),
+    [
+        (lambda c: c.get_job("p1", "j1"), {"status": ["not", "text"]}, "job"),
+        (lambda c: c.get_project_details("p1"), {"batches": "none"}, "project details"),
+        (lambda c: list(c.list_batch_pages("p1", "b1")), {"jobs": [{"no": "id"}]}, "batch page"),
+    ],
+)
+def test_an_answer_of_the_wrong_shape_is_permanent_and_says_which(
+    monkeypatch: pytest.MonkeyPatch, call: Any, data: Any, what: str
+) -> None:
+    # Given a 200 envelope whose data does not have the shape this endpoint promises
+    client = client_answering(monkeypatch, answer(200, {"success": True, "data": data}))
+    # When called / Then it is a permanent error naming the kind of answer
+    with pytest.raises(PlaymentApiError) as raised:
+        call(client)
+    assert raised.value.code == "unexpected_response"
+    assert raised.value.message.startswith(f"the {what} response did not have the expected shape: ")
