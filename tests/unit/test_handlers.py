@@ -191,8 +191,13 @@ def printed(capsys) -> Iterator[Callable[[], str]]:
     assert isinstance(handler, logging.StreamHandler)
     earlier, handler.stream = handler.stream, stream  # not setStream: it flushes the old one,
     capsys.readouterr()  # which may be an earlier test's capture, closed by now
+    # The level too is the process's: whoever imported the module first set it (the local
+    # engine's tests import it at WARNING); these tests read the INFO lines, as Lambda logs them.
+    earlier_level = logger.log_level
+    logger.setLevel("INFO")
     yield lambda: stream.getvalue() + capsys.readouterr().out
     handler.stream = earlier
+    logger.setLevel(earlier_level)
 
 
 def emitted(out: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
