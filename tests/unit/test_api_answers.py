@@ -262,3 +262,18 @@ def test_an_answer_of_the_wrong_shape_is_permanent_and_says_which(
         call(client)
     assert raised.value.code == "unexpected_response"
     assert raised.value.message.startswith(f"the {what} response did not have the expected shape: ")
+
+
+def test_a_dropped_download_is_transient_and_names_the_storage_host_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an attachment that redirects, and a signed URL whose connection is reset
+    redirect = answer(302, {}, {"Location": "https://storage.invalid/r.json?signature=secret"})
+    client = client_answering(monkeypatch, redirect, requests.ConnectionError("reset"))
+    # When the result is opened / Then it is transient, naming the host, never the signature
+    with pytest.raises(TransientError) as raised, client.open_result("private://r"):
+        pass
+    assert (raised.value.code, raised.value.message) == (
+        "connection_error",
+        "ConnectionError talking to storage.invalid",
+    )

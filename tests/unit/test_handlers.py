@@ -191,6 +191,8 @@ def printed(capsys) -> Iterator[Callable[[], str]]:
     assert isinstance(handler, logging.StreamHandler)
     earlier, handler.stream = handler.stream, stream  # not setStream: it flushes the old one,
     capsys.readouterr()  # which may be an earlier test's capture, closed by now
+    # The logger is one per process: keys an earlier test's handler appended are still on it
+    logger.remove_keys(["execution", "batch_id", "page", "project_id"])
     # The level too is the process's: whoever imported the module first set it (the local
     # engine's tests import it at WARNING); these tests read the INFO lines, as Lambda logs them.
     earlier_level = logger.log_level
