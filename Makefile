@@ -37,7 +37,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy layers/exporter functions $(TOOL_PACKAGES) tests
 
-pytest: setup
+pytest: setup $(SAM_VENV)/bin/activate  # the e2e tests enforce the roles SAM translates
 	$(BIN)/pytest
 
 test: lint typecheck check-template pytest  ## every check CI runs

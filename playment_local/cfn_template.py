@@ -27,6 +27,9 @@ _SHORT_TAGS = {
 }  # fmt: skip
 
 
+NO_VALUE = object()  # what ``Ref: AWS::NoValue`` resolves to, until it is left out
+
+
 class _CfnLoader(yaml.SafeLoader):
     """YAML with CloudFormation's short tags (``!Ref X``) read as their long form."""
 
@@ -153,8 +156,11 @@ class CfnTemplate:
     # -- intrinsic functions -----------------------------------------------------------
 
     def resolve(self, value: Any) -> Any:
+        """``value`` with its intrinsic functions resolved; what resolves to
+        ``AWS::NoValue`` is left out of its list or mapping, as CloudFormation does."""
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            items = (self.resolve(item) for item in value)
+            return [item for item in items if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -162,7 +168,8 @@ class CfnTemplate:
             resolver = _RESOLVERS.get(key)
             if resolver is not None:
                 return resolver(self, argument)
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.document["Conditions"][name]))
@@ -171,7 +178,9 @@ class CfnTemplate:
         condition = resource.get("Condition")
         return condition is None or self.condition(condition)
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.parameters:
@@ -197,7 +206,7 @@ class CfnTemplate:
                 return values[name]
             if "." in name:
                 return self._get_att(name.split(".", 1))
-            return self._ref(name)
+            return str(self._ref(name))
 
         return re.sub(r"\$\{([^}!][^}]*)\}", replace, text)
 

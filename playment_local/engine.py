@@ -17,6 +17,7 @@ import gc
 import io
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -35,6 +36,12 @@ from moto.s3.models import s3_backends
 from playment_execution import FINAL_STATUSES, ExecutionResult, new_execution_name
 from playment_local.aws_sandbox import ACCOUNT_ID, REGION, aws_sandbox
 from playment_local.cfn_template import CfnTemplate, load_template
+from playment_local.iam_enforcement import (
+    STEP_FUNCTIONS_ENGINE_KEY,
+    IamEnforcement,
+    RoleCredentials,
+    function_role_policies,
+)
 from playment_local.lambda_dispatch import (
     LambdaDispatch,
     RegisteredFunction,
@@ -106,9 +113,12 @@ class LocalEngine:
         out: Path | None = None,
         log_file: Path | None = None,
         repo_root: Path = REPO_ROOT,
+        translated_template: Mapping[str, Any] | None = None,
     ) -> None:
         """``out``: keep the results there, not in moto (``results_folder``); ``log_file``:
-        send moto's and the handlers' logs there, not to the terminal."""
+        send moto's and the handlers' logs there, not to the terminal;
+        ``translated_template``: ``template.yaml`` as SAM translates it, whose function roles
+        are then created in moto and enforced (``iam_enforcement``)."""
         self.repo_root = repo_root
         self.progress = Progress()
         self._api_key = api_key
@@ -123,6 +133,7 @@ class LocalEngine:
         self._folder_s3 = FolderBackedS3()
         self._last_step_done = threading.Event()
         self._resources = ExitStack()
+        self._translated = translated_template
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -299,7 +310,9 @@ class LocalEngine:
         )
         template.set_physical("ResultsBucket", Ref=self.bucket, Arn=f"arn:aws:s3:::{self.bucket}")
         template.set_physical("ApiKeySecret", Ref=secret_arn, Arn=secret_arn)
-        self._create_functions(template, role_arn, resources)
+        enforcement = IamEnforcement(ACCOUNT_ID, REGION) if self._translated else None
+        credentials = self._create_function_roles(template, enforcement)
+        self._create_functions(template, role_arn, resources, credentials)
         machine = template.state_machine()
         definition = (self.repo_root / machine.definition_uri).read_text()
         for name, value in machine.substitutions.items():
@@ -307,8 +320,38 @@ class LocalEngine:
         self.state_machine_arn = self._sfn.create_state_machine(
             name=f"{STACK_NAME}-export", definition=definition, roleArn=role_arn
         )["stateMachineArn"]
+        if enforcement is not None:
+            resources.enter_context(enforcement.enforced())
 
-    def _create_functions(self, template: CfnTemplate, role_arn: str, resources: ExitStack) -> None:
+    def _create_function_roles(
+        self, template: CfnTemplate, enforcement: IamEnforcement | None
+    ) -> dict[str, RoleCredentials]:
+        """Each function's role from the translated template, assumed; the engine and moto's
+        Step Functions engine made unrestricted users (see ``iam_enforcement``)."""
+        if enforcement is None or self._translated is None:
+            return {}
+        # The key the engine's own clients sign with: what moto's mock put in the environment.
+        own_key = (os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+        enforcement.add_unrestricted_user("local-engine", *own_key)
+        enforcement.add_unrestricted_user("step-functions-engine", *STEP_FUNCTIONS_ENGINE_KEY)
+        translated = CfnTemplate(
+            dict(self._translated),
+            parameters=self._parameters,
+            physical_ids=template.physical_ids,
+            pseudo=template.pseudo,
+        )
+        return {
+            function: enforcement.assume_new_role(f"{STACK_NAME}-{function}Role", policies)
+            for function, policies in function_role_policies(translated).items()
+        }
+
+    def _create_functions(
+        self,
+        template: CfnTemplate,
+        role_arn: str,
+        resources: ExitStack,
+        credentials: Mapping[str, RoleCredentials],
+    ) -> None:
         lambdas = boto3.client("lambda", region_name=REGION)
         for spec in template.functions():
             name = f"{STACK_NAME}-{spec.logical_id}"
@@ -329,6 +372,8 @@ class LocalEngine:
                 "AWS_REGION": REGION,
                 "AWS_DEFAULT_REGION": REGION,
             }
+            if spec.logical_id in credentials:
+                environment.update(credentials[spec.logical_id].environment())
             handler = load_handler(self.repo_root / spec.code_uri, spec.handler, environment)
             self._dispatch.register(
                 name, RegisteredFunction(spec.logical_id, handler, spec.timeout, spec.memory_size)

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from moto import mock_aws
 from playment_local.moto_server import moto_server as run_moto_server
 from playment_simulator import Catalog, Simulator, sample_catalog
 
+ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 BUCKET = "exports-bucket"
 API_KEY = "sim-key-0123456789abcdef"
@@ -42,6 +44,27 @@ def _aws_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     parameters.clear_caches()  # type: ignore[no-untyped-call]
     yield
     parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture(scope="session")
+def translated_template() -> dict[str, Any]:
+    """template.yaml as SAM's own translator makes it (make/translate_template.py, run in the
+    pinned SAM CLI's .venv-sam, which `make test` installs): the roles and policies AWS
+    would be given."""
+    sam_python = ROOT / ".venv-sam" / "bin" / "python"
+    if not sam_python.exists():
+        pytest.fail("no .venv-sam to translate template.yaml with: run `make template-tools`")
+    done = subprocess.run(
+        [str(sam_python), str(ROOT / "make" / "translate_template.py"), "template.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    document: dict[str, Any] = json.loads(done.stdout)
+    return document
 
 
 @pytest.fixture

@@ -10,7 +10,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from exporter_runtime.clients import PlaymentClientCache, s3_client
+from exporter_runtime.clients import (
+    PlaymentClientCache,
+    aws_session,
+    s3_client,
+    secrets_provider,
+)
 from exporter_runtime.invocation import deadline_from
 from exporter_runtime.observability import logger, metrics, tracer
 from exporter_runtime.settings import FetchResultSettings
@@ -23,10 +28,12 @@ from playment_exporter.run_records import RunRecords, validate_execution_name
 SAFETY_MARGIN_S = 20.0
 
 settings = FetchResultSettings()  # read from the environment, once per container
-s3 = s3_client(max_connections=2 * settings.page_workers + 4)
+session = aws_session()  # this container's credentials (its role's, on Lambda)
+s3 = s3_client(session, max_connections=2 * settings.page_workers + 4)
 store = ResultStore(
     s3, settings.results_bucket, settings.results_prefix, workers=settings.page_workers
 )
+secrets = secrets_provider(session)
 playment = PlaymentClientCache(settings.playment_api_url, pool_size=settings.page_workers)
 
 
@@ -63,7 +70,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     page = request.page
     records = RunRecords(s3, settings.results_bucket, validate_execution_name(request.execution))
     logger.append_keys(execution=request.execution, batch_id=page.batch_id, page=page.page)
-    client = playment.for_key(read_api_key(settings.api_key_secret_arn))
+    client = playment.for_key(read_api_key(secrets, settings.api_key_secret_arn))
     outcome = export_page(
         client,
         store,

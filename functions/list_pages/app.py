@@ -9,7 +9,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from exporter_runtime.clients import PlaymentClientCache, s3_client
+from exporter_runtime.clients import (
+    PlaymentClientCache,
+    aws_session,
+    s3_client,
+    secrets_provider,
+)
 from exporter_runtime.invocation import deadline_from
 from exporter_runtime.observability import logger, metrics, tracer
 from exporter_runtime.settings import ListPagesSettings
@@ -22,8 +27,10 @@ from playment_exporter.run_records import RunRecords, validate_execution_name
 SAFETY_MARGIN_S = 30.0
 
 settings = ListPagesSettings()  # read from the environment, once per container
-s3 = s3_client(max_connections=4)
+session = aws_session()  # this container's credentials (its role's, on Lambda)
+s3 = s3_client(session, max_connections=4)
 store = ResultStore(s3, settings.results_bucket, settings.results_prefix)
+secrets = secrets_provider(session)
 playment = PlaymentClientCache(settings.playment_api_url, pool_size=2)
 
 
@@ -49,7 +56,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution = validate_execution_name(event.get("execution"))
     request = ExportRequest.from_input(ListPagesEvent.model_validate(event).input)
     logger.append_keys(execution=execution, project_id=request.project_id)
-    client = playment.for_key(read_api_key(settings.api_key_secret_arn))
+    client = playment.for_key(read_api_key(secrets, settings.api_key_secret_arn))
     summary = list_export_pages(
         client,
         store,

@@ -10,14 +10,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from exporter_runtime.clients import s3_client
+from exporter_runtime.clients import aws_session, s3_client
 from exporter_runtime.observability import logger, metrics, tracer
 from exporter_runtime.settings import ExporterSettings
 from playment_exporter.report import write_report
 from playment_exporter.run_records import RunRecords, validate_execution_name
 
 settings = ExporterSettings()  # read from the environment, once per container
-s3 = s3_client(max_connections=4)
+session = aws_session()  # this container's credentials (its role's, on Lambda)
+s3 = s3_client(session, max_connections=4)
 
 
 class WriteReportEvent(BaseModel):

@@ -3,11 +3,12 @@
 import hashlib
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from playment_local.engine import LocalEngine
-from playment_simulator import Catalog, Simulator
+from playment_simulator import Catalog, SimBatch, SimJob, SimProject, Simulator
 from tests.conftest import API_KEY
 
 
@@ -24,12 +25,23 @@ def scrubbed_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) 
 
 
 @pytest.fixture
-def local_engine() -> Iterator[Callable[..., LocalEngine]]:
-    """Start the local engine against a simulator; stopped after the test."""
+def local_engine(translated_template: dict[str, Any]) -> Iterator[Callable[..., LocalEngine]]:
+    """Start the local engine against a simulator, each function under its role in the
+    translated template, enforced (``iam_enforcement``); stopped after the test."""
     engines: list[LocalEngine] = []
 
-    def start(simulator: Simulator, key: str = API_KEY, **parameters: str) -> LocalEngine:
-        engine = LocalEngine(api_url=simulator.api_url, api_key=key, parameters=parameters)
+    def start(
+        simulator: Simulator,
+        key: str = API_KEY,
+        template: dict[str, Any] | None = None,
+        **parameters: str,
+    ) -> LocalEngine:
+        engine = LocalEngine(
+            api_url=simulator.api_url,
+            api_key=key,
+            parameters=parameters,
+            translated_template=translated_template if template is None else template,
+        )
         engines.append(engine.__enter__())
         return engine
 
@@ -59,3 +71,12 @@ def assert_byte_identical(
     for job_id in completed(catalog, project_id, batch_id):
         key = f"{batch_id}/{job_id}.json"
         assert stored_sha256(engine, key) == catalog.body_sha256(project_id, job_id), key
+
+
+def segmentation_catalog(project_id: str = "demo-project") -> Catalog:
+    """One batch ``seg`` of 12 jobs, each result pointing at a mask, a point cloud, a frame."""
+    jobs = tuple(
+        SimJob(f"seg-{n:03d}", referenced=("mask.png", f"cloud-{n}.pcd", "frame-1.png"))
+        for n in range(12)
+    )
+    return Catalog([SimProject(project_id, (SimBatch("seg", jobs),))])

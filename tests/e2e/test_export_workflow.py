@@ -14,7 +14,13 @@ from playment_simulator import (
     sample_catalog,
 )
 from tests.conftest import API_KEY
-from tests.e2e.conftest import assert_byte_identical, completed, result_keys, stored_sha256
+from tests.e2e.conftest import (
+    assert_byte_identical,
+    completed,
+    result_keys,
+    segmentation_catalog,
+    stored_sha256,
+)
 
 PROJECT = "demo-project"
 THREE_STYLES = {"b-absent": 230, "b-null": 200, "b-empty": 101}
@@ -190,14 +196,6 @@ def test_a_whole_project_exports_every_batch_with_completed_jobs(
     assert simulator.stats.requests["storage"] == downloads
     assert again.report is not None
     assert again.report["totals"]["exported"] == 0
-
-
-def segmentation_catalog() -> Catalog:
-    jobs = tuple(
-        SimJob(f"seg-{n:03d}", referenced=("mask.png", f"cloud-{n}.pcd", "frame-1.png"))
-        for n in range(12)
-    )
-    return Catalog([SimProject(PROJECT, (SimBatch("seg", jobs),))])
 
 
 def test_segmentation_results_come_with_their_masks(start_simulator, local_engine) -> None:

@@ -1,10 +1,10 @@
 """Answers moto never gives, made with botocore event hooks on a moto-backed S3 client.
 
-S3 answers a create-only write racing another with 409 ``ConditionalRequestConflict``, and a
-``DeleteObjects`` the caller may not fully perform with 200 and an ``Errors`` list; moto does
-neither. A ``before-call`` hook that returns ``(http_response, parsed)`` stands in for the
-request (botocore then raises a ``ClientError`` for a status of 300 or more, as for a real
-answer); the rest of the call path, moto included, stays real.
+S3 answers a create-only write racing another with 409 ``ConditionalRequestConflict``, and
+refuses a delete a bucket policy denies; moto does neither by itself. A ``before-call`` hook
+that returns ``(http_response, parsed)`` stands in for the request (botocore then raises a
+``ClientError`` for a status of 300 or more, as for a real answer); the rest of the call
+path, moto included, stays real.
 """
 
 from typing import Any
@@ -67,33 +67,21 @@ class FailFirstCalls:
 
 
 class DenyDeletes:
-    """``DeleteObjects`` refuses ``denied`` keys as S3 does under a deny policy: the call
-    answers 200, the denied keys stay and come back in ``Errors`` (the others are deleted;
-    a call left with no key to delete is answered without reaching moto)."""
+    """``DeleteObject`` of a ``denied`` key answers 403 AccessDenied without being sent, as
+    S3 does for a key the caller's policies do not cover; other keys reach moto."""
 
     def __init__(self, s3: Any, denied: set[str]) -> None:
         self.denied = denied
         self.refused: list[str] = []
-        self._nothing_to_send = False
-        events = s3.meta.events
-        events.register("before-parameter-build.s3.DeleteObjects", self._keep_denied)
-        events.register("before-call.s3.DeleteObjects", self._answer_if_all_denied)
-        events.register("after-call.s3.DeleteObjects", self._report_denied)
+        s3.meta.events.register("before-call.s3.DeleteObject", self._answer)
 
-    def _keep_denied(self, params: dict[str, Any], **_: Any) -> None:
-        objects = params["Delete"]["Objects"]
-        self.refused = [item["Key"] for item in objects if item["Key"] in self.denied]
-        allowed = [item for item in objects if item["Key"] not in self.denied]
-        self._nothing_to_send = not allowed
-        if allowed:
-            params["Delete"]["Objects"] = allowed
-
-    def _answer_if_all_denied(self, **_: Any) -> Answer | None:
-        if self._nothing_to_send:
-            return _HttpAnswer(200), {"ResponseMetadata": {"HTTPStatusCode": 200}}
-        return None
-
-    def _report_denied(self, parsed: dict[str, Any], **_: Any) -> None:
-        parsed["Errors"] = [
-            {"Key": key, "Code": "AccessDenied", "Message": "Access Denied"} for key in self.refused
-        ]
+    def _answer(self, params: dict[str, Any], **_: Any) -> Answer | None:
+        key = next((k for k in self.denied if params["url_path"].endswith("/" + k)), None)
+        if key is None:
+            return None
+        self.refused.append(key)
+        parsed = {
+            "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+        return _HttpAnswer(403), parsed

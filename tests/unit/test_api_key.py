@@ -2,6 +2,7 @@ import json
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from playment_exporter.api_key import _reason, api_key_from_secret_string, read_api_key
 from playment_exporter.errors import PlaymentAuthError
@@ -29,11 +30,14 @@ def test_an_unusable_secret_is_an_auth_error_that_names_the_secret(stored: str) 
 def test_the_key_is_cached_for_five_minutes(secrets) -> None:
     # Given a secret in Secrets Manager, read once
     arn = secrets.create_secret(Name="k", SecretString='{"api_key": "first"}')["ARN"]
-    assert read_api_key(arn) == "first"
-    # When the secret changes and is read again within five minutes
+    container_provider = SecretsProvider(boto3_client=secrets)
+    assert read_api_key(container_provider, arn) == "first"
+    # When the secret changes and is read again within five minutes, by the same container
     secrets.put_secret_value(SecretId=arn, SecretString="second")
     # Then the cached value is served: one Secrets Manager call per container per 5 minutes
-    assert read_api_key(arn) == "first"
+    assert read_api_key(container_provider, arn) == "first"
+    # And another container (its own provider) reads the new value
+    assert read_api_key(SecretsProvider(boto3_client=secrets), arn) == "second"
 
 
 def test_a_secret_with_no_value_yet_says_what_to_do(secrets) -> None:
@@ -41,7 +45,7 @@ def test_a_secret_with_no_value_yet_says_what_to_do(secrets) -> None:
     arn = secrets.create_secret(Name="empty")["ARN"]
     # When the key is read / Then the error names the secret and says to put the key in
     with pytest.raises(PlaymentAuthError) as raised:
-        read_api_key(arn)
+        read_api_key(SecretsProvider(boto3_client=secrets), arn)
     assert arn in str(raised.value)
     assert "put the Playment API key into it" in str(raised.value)
 
@@ -50,7 +54,7 @@ def test_a_secret_that_does_not_exist_gets_the_same_advice(secrets) -> None:
     # Given no secret at all under that name
     # When the key is read / Then the error says exactly what to check
     with pytest.raises(PlaymentAuthError) as raised:
-        read_api_key("no-such-secret")
+        read_api_key(SecretsProvider(boto3_client=secrets), "no-such-secret")
     assert str(raised.value) == (
         "could not read the API key from secret no-such-secret: it has no value yet "
         "(put the Playment API key into it) or does not exist"
@@ -63,7 +67,7 @@ def test_another_refusal_is_named_by_its_code(secrets) -> None:
     secrets.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
     # When the key is read / Then the error gives Secrets Manager's code
     with pytest.raises(PlaymentAuthError) as raised:
-        read_api_key(arn)
+        read_api_key(SecretsProvider(boto3_client=secrets), arn)
     assert str(raised.value).endswith(": InvalidRequestException")
 
 
@@ -82,7 +86,7 @@ def test_a_key_stored_as_binary_is_read_as_text(secrets) -> None:
     # Given the key stored as SecretBinary, as some tools store secrets
     arn = secrets.create_secret(Name="binary", SecretBinary=b"k-123\n")["ARN"]
     # When read / Then it is the key, as text
-    assert read_api_key(arn) == "k-123"
+    assert read_api_key(SecretsProvider(boto3_client=secrets), arn) == "k-123"
 
 
 def test_an_empty_secret_in_secrets_manager_is_named(secrets) -> None:
@@ -90,4 +94,4 @@ def test_an_empty_secret_in_secrets_manager_is_named(secrets) -> None:
     arn = secrets.create_secret(Name="blank", SecretString="   ")["ARN"]
     # When read / Then the error names that secret
     with pytest.raises(PlaymentAuthError, match=f"^secret {arn} is empty"):
-        read_api_key(arn)
+        read_api_key(SecretsProvider(boto3_client=secrets), arn)

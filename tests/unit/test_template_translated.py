@@ -3,12 +3,11 @@
 test_template.py reads the template as written; some promises are only kept in what SAM makes
 of it: the API's request mapping template, the schedule's role and target, the roles' policies.
 The translation runs in .venv-sam (the pinned SAM CLI, `make template-tools`), through
-make/translate_template.py; without that environment these tests are skipped.
+make/translate_template.py (the `translated_template` fixture).
 """
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,6 @@ import pytest
 from tests.unit.test_template import _as_list, _resolve
 
 ROOT = Path(__file__).resolve().parents[2]
-SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
-TRANSLATE = ROOT / "make" / "translate_template.py"
 RESULTS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRET_KEY = "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
 # The request template SAM writes for a state machine Api event, and its optional unescaping.
@@ -29,21 +26,9 @@ REQUEST_TEMPLATE = re.compile(
 )
 
 
-@pytest.fixture(scope="module")
-def translated() -> dict[str, Any]:
-    if not SAM_PYTHON.exists():
-        pytest.skip("no .venv-sam: run `make template-tools` to translate the template")
-    done = subprocess.run(
-        [str(SAM_PYTHON), str(TRANSLATE), str(ROOT / "template.yaml")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    document: dict[str, Any] = json.loads(done.stdout)
-    return document
+@pytest.fixture
+def translated(translated_template: dict[str, Any]) -> dict[str, Any]:
+    return translated_template
 
 
 def _escape_javascript(text: str) -> str:

@@ -4,15 +4,28 @@ import threading
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from playment_exporter.playment_client import PlaymentClient
 
 
-def s3_client(max_connections: int) -> Any:
-    return boto3.client(
+def aws_session() -> boto3.session.Session:
+    """The container's own session: its credentials are read from the container's environment
+    when a client is made (on Lambda, the function's role), not shared with other functions
+    through boto3's process-wide default session."""
+    return boto3.session.Session()
+
+
+def s3_client(session: boto3.session.Session, max_connections: int) -> Any:
+    return session.client(
         "s3", config=Config(max_pool_connections=max_connections, retries={"mode": "standard"})
     )
+
+
+def secrets_provider(session: boto3.session.Session) -> SecretsProvider:
+    """Powertools' provider with its own client and cache, instead of the process-wide one."""
+    return SecretsProvider(boto3_session=session)
 
 
 class PlaymentClientCache:

@@ -13,14 +13,16 @@ from playment_exporter.errors import PlaymentAuthError
 CACHE_SECONDS = 300
 
 
-def read_api_key(secret_id: str) -> str:
-    """The key from the secret, stored bare or as ``{"api_key": "..."}``.
+def read_api_key(secrets: parameters.SecretsProvider, secret_id: str) -> str:
+    """The key from the secret, stored bare or as ``{"api_key": "..."}``, read through the
+    container's own provider (its client carries the function's role, and its cache is the
+    container's).
 
     Raises ``PlaymentAuthError`` when the secret holds no usable key; the message names the
     secret, never its value.
     """
     try:
-        value = parameters.get_secret(secret_id, max_age=CACHE_SECONDS)
+        value = secrets.get(secret_id, max_age=CACHE_SECONDS)
     except parameters.exceptions.GetParameterError as error:
         # A secret created by the stack has no value until someone puts the key in.
         raise PlaymentAuthError(

@@ -27,7 +27,6 @@ RESULT_SUFFIX = ".json"
 JSON = "application/json"
 OBJECT_EXISTS = "PreconditionFailed"  # 412: If-None-Match failed, the key holds an object
 WRITE_IN_PROGRESS = "ConditionalRequestConflict"  # 409: a concurrent write to the key
-DELETE_BATCH = 1000  # DeleteObjects' limit per request
 
 
 def streaming_transfer_config(workers: int) -> TransferConfig:
@@ -108,25 +107,20 @@ class ResultStore:
         return key
 
     def delete(self, keys: list[str]) -> None:
-        """Take back objects this run wrote for a job that then failed (one call per 1,000).
+        """Take back objects this run wrote for a job that then failed: one ``DeleteObject``
+        per key, every key tried, then ``ObjectsLeftBehind`` naming each key not deleted.
 
-        ``DeleteObjects`` answers 200 even when it deleted nothing: a key it could not delete
-        (AccessDenied, say) comes back in ``Errors``. Every such key, and every key of a call
-        that failed whole, raises ``ObjectsLeftBehind`` once all calls are made.
+        Not ``DeleteObjects``: S3 authorizes both per key (``s3:DeleteObject``), but a batch
+        call answers 200 with its refusals inside ``Errors``, and moto authorizes it against
+        the bucket instead, so the local engine could not run it under the real role.
+        Deletes cost nothing and this runs only for a failed job's few files.
         """
         left: dict[str, str] = {}
-        for start in range(0, len(keys), DELETE_BATCH):
-            chunk = keys[start : start + DELETE_BATCH]
-            objects = [{"Key": key} for key in chunk]
+        for key in keys:
             try:
-                answer = self._s3.delete_objects(
-                    Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
-                )
+                self._s3.delete_object(Bucket=self.bucket, Key=key)
             except ClientError as error:
-                left.update(dict.fromkeys(chunk, s3_error_code(error)))
-                continue
-            for failure in answer.get("Errors", []):
-                left[failure["Key"]] = failure["Code"]  # both always there, says the API
+                left[key] = s3_error_code(error)
         if left:
             raise ObjectsLeftBehind(self.bucket, left)
 
