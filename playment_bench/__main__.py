@@ -1,7 +1,7 @@
 """``make bench``: every figure, measured the same way each time, printed; nothing asserted.
 
 python -m playment_bench [--runs N] [--json FILE]
-    [--only requests,throughput,container,cost,imports,local-command]
+    [--only requests,throughput,container,cost,listing,imports,local-command]
 """
 
 import argparse
@@ -17,14 +17,27 @@ from playment_bench import (
     cold_start,
     container,
     cost,
+    listing_scale,
     local_command,
     request_counts,
     throughput,
 )
 from playment_bench.measure import RUNS, AwsCallCounter
-from playment_exporter.list_pages import page_size_for
+from playment_exporter.list_pages import PAGE_SIZE, page_size_for
 
-SECTIONS = ("requests", "throughput", "container", "cost", "imports", "local-command")
+SECTIONS = (
+    "requests",
+    "throughput",
+    "container",
+    "cost",
+    "listing",
+    "imports",
+    "local-command",
+)
+# Without the sections that measure them: a page of PAGE_SIZE jobs at 2 s per 100 jobs, a
+# million jobs' report in 5 s.
+ASSUMED_PAGE_SECONDS = 2.0 * PAGE_SIZE / 100
+ASSUMED_REPORT_SECONDS = 5.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         list_seconds = default_run.list_s / (throughput.JOBS / 100)
         # The report reads one outcome object per page: scale its time to a million jobs' pages
-        # (pages of 100 there, of 50 in the 2,000-job run: page_size_for).
+        # (pages of 250 there, of 50 in the 2,000-job run: page_size_for).
         million_pages = -(-1_000_000 // page_size_for(1_000_000, throughput.DEFAULT[0]))
         report_seconds = default_run.report_s * (million_pages / default_run.pages)
     if "container" in sections:
@@ -77,20 +90,11 @@ def main(argv: list[str] | None = None) -> int:
                                  "memory": [m.__dict__ for m in memory]}  # fmt: skip
         print(container.format_container(speed, memory), "\n", flush=True)
         default = next(f for f in speed if f.workers == throughput.DEFAULT[1])
-        page_seconds = 100 / default.jobs_per_s
+        page_seconds = PAGE_SIZE / default.jobs_per_s  # a page as a large export cuts it
     if "cost" in sections:
-        inputs = cost.CostInputs(
-            jobs=1_000_000,
-            fetch_page_seconds=page_seconds or 2.0,
-            list_seconds_per_100_jobs=list_seconds or 0.15,
-            report_seconds=report_seconds or 5.0,
-            secrets_calls=secrets_calls,
-        )
-        measured = "measured" if page_seconds and list_seconds else "assumed (not run)"
-        print(f"Cost model inputs ({measured}): FetchResult {inputs.fetch_page_seconds:.2f} s "
-              f"per page, ListPages {inputs.list_seconds_per_100_jobs:.3f} s per 100 jobs, "
-              f"WriteReport {inputs.report_seconds:.1f} s")  # fmt: skip
-        print(cost.format_estimate(cost.estimate(inputs)), "\n", flush=True)
+        recorded["cost"] = cost_section(page_seconds, list_seconds, report_seconds, secrets_calls)
+    if "listing" in sections:
+        recorded["listing"] = listing_section(page_seconds, report_seconds)
     if "imports" in sections:
         times = cold_start.handler_import_times(runs=args.runs)
         recorded["imports_ms"] = times
@@ -102,6 +106,48 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(recorded, indent=1, default=str))
     return 0
+
+
+def cost_section(
+    page_seconds: float | None,
+    list_seconds: float | None,
+    report_seconds: float | None,
+    secrets_calls: int | None,
+) -> dict[str, Any]:
+    """The cost of 1,000,000 jobs, from the durations measured above (assumed if not run)."""
+    inputs = cost.CostInputs(
+        jobs=1_000_000,
+        fetch_page_seconds=page_seconds or ASSUMED_PAGE_SECONDS,
+        list_seconds_per_100_jobs=list_seconds or 0.15,
+        report_seconds=report_seconds or ASSUMED_REPORT_SECONDS,
+        secrets_calls=secrets_calls,
+    )
+    measured = "measured" if page_seconds and list_seconds else "assumed (not run)"
+    print(f"Cost model inputs ({measured}): FetchResult {inputs.fetch_page_seconds:.2f} s "
+          f"per page, ListPages {inputs.list_seconds_per_100_jobs:.3f} s per 100 jobs, "
+          f"WriteReport {inputs.report_seconds:.1f} s")  # fmt: skip
+    estimate = cost.estimate(inputs)
+    print(cost.format_estimate(estimate), "\n", flush=True)
+    return {
+        "per_million_jobs": estimate.per_million_jobs,
+        "lines": [line.__dict__ for line in estimate.lines],
+    }
+
+
+def listing_section(page_seconds: float | None, report_seconds: float | None) -> dict[str, Any]:
+    """List 100,000 and 1,000,000 jobs step by step; project 10,000,000 from the model."""
+    step_jobs = cost.deployed_sizes().listing_step_jobs
+    exports = listing_scale.measure(step_jobs)
+    print(listing_scale.format_listing(exports, step_jobs), "\n", flush=True)
+    million_pages = -(-1_000_000 // PAGE_SIZE)
+    projection = listing_scale.project(
+        fetch_page_seconds=page_seconds or ASSUMED_PAGE_SECONDS,
+        report_seconds_per_page=(report_seconds or ASSUMED_REPORT_SECONDS) / million_pages,
+    )
+    measured = "measured" if page_seconds and report_seconds else "assumed (not run)"
+    print(f"Fetch and report times for the projection: {measured}")
+    print(listing_scale.format_projection(projection), "\n", flush=True)
+    return dict(listing_scale.summary_for_json(exports, projection))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The progress bar both ``run`` and ``start`` draw while an execution runs: pages done of
-the manifest's pages, on stderr, only when stderr is a terminal."""
+the pages listed, on stderr, only when stderr is a terminal. An export listed in chunks
+passes a total that grows with each chunk; the bar follows it."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -7,7 +8,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-# (pages in the manifest, or None while still listing; pages done; a few words more)
+# (pages listed so far, or None before any; pages done; a few words more)
 PagesUpdate = Callable[[int | None, int, str], None]
 
 

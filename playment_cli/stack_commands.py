@@ -82,11 +82,13 @@ def add_start_command(commands: "argparse._SubParsersAction[argparse.ArgumentPar
         description="Start an execution of the stack's export state machine with the same "
         "input the console, the API and the schedule use, named export-<UTC timestamp>-<8 hex>, "
         "and follow it until it ends: a progress bar on stderr when it is a terminal (pages "
-        "done out of the manifest's, from the distributed Map run's counts), then a summary "
-        "from its report. Ctrl-C stops following, not the export. " + _CREDENTIALS + " It "
-        "also needs states:StartExecution and states:DescribeExecution, and s3:GetObject on "
-        "the results bucket; with states:GetExecutionHistory, ListMapRuns and DescribeMapRun "
-        "the progress comes from the Map run, without them from the outcome objects in the "
+        "done out of those listed so far, from the counts of the distributed Map runs, one "
+        "per chunk of jobs listed; the total grows until the last chunk is listed), then a "
+        "summary from its report. Ctrl-C stops following, not the export. "
+        + _CREDENTIALS
+        + " It also needs states:StartExecution and states:DescribeExecution, and s3:GetObject "
+        "on the results bucket; with states:GetExecutionHistory, ListMapRuns and DescribeMapRun "
+        "the progress comes from the Map runs, without them from the outcome objects in the "
         "bucket (s3:ListBucket).",
         epilog="exit status: 0 every completed job was exported; 1 some jobs failed "
         "(ExportIncomplete: the report names each) or Playment refused the key "
@@ -215,9 +217,12 @@ def _follow(stack: DeployedStack, name: str) -> ExecutionResult:
             return stack.follow(name)
 
         def show(progress: ExportProgress) -> None:
-            jobs = f"{progress.jobs_to_fetch} jobs to fetch" if progress.jobs_to_fetch else ""
+            # Until the last chunk is listed the totals are so far, and the bar's total grows.
+            listed = f"{progress.jobs_to_fetch} jobs to fetch" if progress.jobs_to_fetch else ""
+            if not progress.listing_finished:
+                listed = f"{listed} so far; more may be listed" if listed else "more may be listed"
             source = f"({progress.counted_from})" if progress.counted_from else ""
-            detail = " ".join(part for part in (jobs, source) if part)
+            detail = " ".join(part for part in (listed, source) if part)
             update(progress.pages_total, progress.pages_done, detail)
 
         return stack.follow(name, show)

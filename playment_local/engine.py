@@ -64,7 +64,7 @@ LOCAL_OVERRIDES = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISA
 # run, often once the last step has returned (or a step outside the Map raised).
 QUIET_POLL_S = 0.5
 SETTLING_POLL_S = 0.02
-LAST_STEPS = frozenset({"ListPagesFunction", "WriteReportFunction"})
+LAST_STEPS = frozenset({"ListPagesFunction", "WriteReportFunction"})  # raising ends the run
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -85,8 +85,8 @@ class Progress:
             return
         with self._lock:
             self.durations.setdefault(function, []).append(duration_s)
-            if function == "ListPagesFunction":
-                self.pages_total = int(result.get("pages", 0))
+            if function == "ListPagesFunction":  # one per listing step: the total grows
+                self.pages_total = (self.pages_total or 0) + int(result.get("pages", 0))
             elif function == "FetchResultFunction":
                 self.pages_done += 1
                 self.exported += int(result.get("exported", 0))
@@ -278,7 +278,7 @@ class LocalEngine:
             page = event["page"]
             self.folder.publish(page["batch_id"], page["job_ids"])
         self.progress.record(function, event, result, duration_s)
-        if function == "WriteReportFunction":
+        if function == "WriteReportFunction" and result.get("progress") is None:
             self._last_step_done.set()
 
     def _on_error(self, function: str, payload: Mapping[str, Any]) -> None:

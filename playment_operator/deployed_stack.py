@@ -5,11 +5,13 @@ its recent executions with the totals of their reports, starts an export, and fo
 until it ends. Every AWS failure (no credentials, no region, access denied, a missing stack
 or output) comes out as a ``StackError`` whose message is one line meant for a person.
 
-Progress comes from the distributed Map's own counts (``ListMapRuns`` + ``DescribeMapRun``
-``itemCounts``); the number of pages comes from the ListPages step's result in the execution
-history. Where either API is refused (a role without ``states:ListMapRuns`` or
+An execution lists its jobs in chunks and runs the distributed Map once per chunk, so progress
+is added up over every Map run (``ListMapRuns`` + ``DescribeMapRun`` ``itemCounts``), and the
+pages and jobs over every ListPages step's result in the execution history. Neither total is
+final until the last chunk is listed (its result has no cursor) or the execution has ended.
+Where either API is refused (a role without ``states:ListMapRuns`` or
 ``states:GetExecutionHistory``) it falls back to the bucket: outcome objects written so far
-against the pages of the manifest.
+against the pages of the chunks' manifests written so far.
 """
 
 import json
@@ -33,6 +35,8 @@ LISTING_STATE = "ListPages"
 # everything an overview needs comes before them, so reading stops there.
 _REPORT_LISTS = frozenset({"failed", "skipped"})
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
+_MAP_RUN_ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
+_ITEMS_DONE = ("succeeded", "failed", "timedOut", "aborted")
 
 
 class StackError(Exception):
@@ -59,13 +63,18 @@ class ExecutionSummary:
 
 @dataclass(frozen=True)
 class ExportProgress:
-    """Where a running export stands, in pages of the manifest (100 jobs a page)."""
+    """Where a running export stands, in pages of the manifests (100 jobs a page).
+
+    Until ``listing_finished``, ``pages_total`` and ``jobs_to_fetch`` are the chunks' listed so
+    far: each further chunk adds to them.
+    """
 
     status: str
-    pages_total: int | None  # None until the listing has finished
+    pages_total: int | None  # None until a first chunk is listed
     pages_done: int
     jobs_to_fetch: int | None
-    counted_from: str | None  # "map run", "outcome objects", or None: nothing to count yet
+    counted_from: str | None  # "map runs", "outcome objects", or None: nothing to count yet
+    listing_finished: bool
 
     @property
     def finished(self) -> bool:
@@ -76,6 +85,31 @@ class ExportProgress:
 class _MapRunCounts:
     total: int
     done: int
+
+    @classmethod
+    def of(cls, item_counts: Mapping[str, Any]) -> Self:
+        done = sum(int(item_counts.get(outcome, 0)) for outcome in _ITEMS_DONE)
+        return cls(total=int(item_counts.get("total", 0)), done=done)
+
+
+@dataclass
+class _ListingSoFar:
+    """The ListPages steps' results (one per chunk) read from the history so far, added up."""
+
+    steps: int = 0
+    pages: int = 0
+    jobs_to_fetch: int | None = None
+    finished: bool = False  # a step said it listed the last chunk
+    last_event_id: int = 0  # the history is read on from here at the next poll
+
+    def add(self, listing: Mapping[str, Any]) -> None:
+        self.steps += 1
+        self.pages += int(listing["pages"])
+        if "jobs_to_fetch" in listing:
+            self.jobs_to_fetch = (self.jobs_to_fetch or 0) + int(listing["jobs_to_fetch"])
+        # A result without a cursor is the whole listing's (a state machine that lists in one
+        # step); one with a null cursor is the last chunk's.
+        self.finished = listing.get("cursor") is None
 
 
 class DeployedStack:
@@ -96,9 +130,9 @@ class DeployedStack:
         with aws_errors("creating the AWS clients"):
             self.sfn: Any = session.client("stepfunctions", region_name=region)
             self.s3: Any = session.client("s3", region_name=region)
-        self._listings: dict[str, dict[str, Any]] = {}
-        self._map_run_arns: dict[str, str] = {}
-        self._manifest_pages: dict[str, int] = {}
+        self._listings: dict[str, _ListingSoFar] = {}
+        self._ended_map_runs: dict[str, dict[str, _MapRunCounts]] = {}  # execution: ARN: counts
+        self._manifest_pages: dict[str, int] = {}  # by manifest key
         self._history_usable = True
         self._map_runs_usable = True
 
@@ -223,18 +257,19 @@ class DeployedStack:
     def progress(self, name: str) -> ExportProgress:
         status = self._describe(name)["status"]
         listing = self._listing(name)
-        total = int(listing["pages"]) if listing else None
-        jobs = int(listing["jobs_to_fetch"]) if listing and "jobs_to_fetch" in listing else None
+        listing_finished = status in FINAL_STATUSES or (listing is not None and listing.finished)
+        jobs = listing.jobs_to_fetch if listing else None
         counts = self._map_run_counts(name)
         if counts is not None:
-            return ExportProgress(
-                status, total if total is not None else counts.total, counts.done, jobs, "map run"
-            )
+            # Each chunk is listed before its Map run starts, so the listing is ahead; the Map
+            # runs' own total stands in when the history cannot be read.
+            listed = max(counts.total, listing.pages if listing else 0)
+            return ExportProgress(status, listed, counts.done, jobs, "map runs", listing_finished)
+        total = listing.pages if listing else self._manifest_page_count(name)
         if total is None:
-            total = self._manifest_page_count(name)
-        if total is None:
-            return ExportProgress(status, None, 0, jobs, None)
-        return ExportProgress(status, total, self._outcome_count(name), jobs, "outcome objects")
+            return ExportProgress(status, None, 0, jobs, None, listing_finished)
+        done = self._outcome_count(name)
+        return ExportProgress(status, total, done, jobs, "outcome objects", listing_finished)
 
     # -- reports -------------------------------------------------------------------------
 
@@ -269,37 +304,63 @@ class DeployedStack:
             )
         return described
 
-    def _listing(self, name: str) -> dict[str, Any] | None:
-        """The ListPages step's result (pages, jobs), from the first events of the history."""
-        if name in self._listings or not self._history_usable:
-            return self._listings.get(name)
+    def _listing(self, name: str) -> _ListingSoFar | None:
+        """The ListPages steps' results so far, added up; None before the first.
+
+        Each poll reads only the events newer than the last poll's: newest first, stopping at
+        the first page that reaches back to one already read.
+        """
+        listing = self._listings.setdefault(name, _ListingSoFar())
+        if listing.finished or not self._history_usable:
+            return listing if listing.steps else None
+        new_events: list[dict[str, Any]] = []
         try:
-            events = self.sfn.get_execution_history(
-                executionArn=self.execution_arn(name), maxResults=50
-            )["events"]
+            pages = self.sfn.get_paginator("get_execution_history").paginate(
+                executionArn=self.execution_arn(name),
+                reverseOrder=True,
+                includeExecutionData=True,
+                PaginationConfig={"PageSize": 1000},
+            )
+            for page in pages:
+                unread = [event for event in page["events"] if event["id"] > listing.last_event_id]
+                new_events.extend(unread)
+                if len(unread) < len(page["events"]):
+                    break
         except ClientError:
             self._history_usable = False  # e.g. no states:GetExecutionHistory: use the manifest
-            return None
-        for event in events:
+            return listing if listing.steps else None
+        for event in sorted(new_events, key=lambda event: int(event["id"])):
+            listing.last_event_id = int(event["id"])
             exited = event.get("stateExitedEventDetails") or {}
             if exited.get("name") == LISTING_STATE and exited.get("output"):
-                listing = json.loads(exited["output"]).get("listing")
-                if isinstance(listing, dict) and "pages" in listing:
-                    self._listings[name] = listing
-                    return listing
-        return None
+                result = json.loads(exited["output"]).get("listing")
+                if isinstance(result, dict) and "pages" in result:
+                    listing.add(result)
+        return listing if listing.steps else None
 
     def _map_run_counts(self, name: str) -> _MapRunCounts | None:
+        """Items of every Map run of the execution (one per chunk) added up; None before the
+        first. A run that has ended keeps its counts, so it is described once; only the runs
+        still going are described again at each poll."""
         if not self._map_runs_usable:
             return None
+        ended = self._ended_map_runs.setdefault(name, {})
+        counts: list[_MapRunCounts] = []
         try:
-            arn = self._map_run_arns.get(name)
-            if arn is None:
-                runs = self.sfn.list_map_runs(executionArn=self.execution_arn(name))["mapRuns"]
-                if not runs:
-                    return None  # the Map has not started yet
-                arn = self._map_run_arns[name] = runs[0]["mapRunArn"]
-            counts = self.sfn.describe_map_run(mapRunArn=arn)["itemCounts"]
+            pages = self.sfn.get_paginator("list_map_runs").paginate(
+                executionArn=self.execution_arn(name), PaginationConfig={"PageSize": 1000}
+            )
+            for page in pages:
+                for run in page["mapRuns"]:
+                    arn = run["mapRunArn"]
+                    if arn in ended:
+                        counts.append(ended[arn])
+                        continue
+                    described = self.sfn.describe_map_run(mapRunArn=arn)
+                    run_counts = _MapRunCounts.of(described["itemCounts"])
+                    if described.get("status") in _MAP_RUN_ENDED:
+                        ended[arn] = run_counts
+                    counts.append(run_counts)
         except ClientError:
             self._map_runs_usable = False  # e.g. no states:ListMapRuns: count outcome objects
             return None
@@ -307,28 +368,38 @@ class DeployedStack:
             # moto 5.2.5 raises this from ListMapRuns in the instant before the execution's
             # worker exists; the next poll asks again.
             return None
-        done = sum(int(counts.get(state, 0)) for state in ("succeeded", "failed", "timedOut"))
-        done += int(counts.get("aborted", 0))
-        return _MapRunCounts(total=int(counts.get("total", 0)), done=done)
+        if not counts:
+            return None  # the Map has not started yet
+        return _MapRunCounts(
+            total=sum(run.total for run in counts), done=sum(run.done for run in counts)
+        )
 
     def _manifest_page_count(self, name: str) -> int | None:
-        """Pages in the manifest, counted as it streams by (it holds every job ID)."""
-        if name in self._manifest_pages:
-            return self._manifest_pages[name]
-        key = f"{EXPORTS_PREFIX}{name}/pages.json"
+        """Pages in the chunks' manifests written so far; None before the first.
+
+        Each manifest is counted once, as it streams by (it holds every job ID of its chunk):
+        a listing step writes its manifest once and never again.
+        """
+        prefix = f"{EXPORTS_PREFIX}{name}/manifests/"
+        with aws_errors(f"listing s3://{self.results_bucket}/{prefix}"):
+            paginator = self.s3.get_paginator("list_objects_v2")
+            keys = [
+                item["Key"]
+                for page in paginator.paginate(Bucket=self.results_bucket, Prefix=prefix)
+                for item in page.get("Contents", [])
+            ]
+        for key in keys:
+            if key not in self._manifest_pages:
+                self._manifest_pages[key] = self._pages_in_manifest(key)
+        return sum(self._manifest_pages[key] for key in keys) if keys else None
+
+    def _pages_in_manifest(self, key: str) -> int:
         with aws_errors(f"reading s3://{self.results_bucket}/{key}"):
+            body = self.s3.get_object(Bucket=self.results_bucket, Key=key)["Body"]
             try:
-                body = self.s3.get_object(Bucket=self.results_bucket, Key=key)["Body"]
-            except ClientError as error:
-                if _code(error) in _NOT_FOUND:
-                    return None  # not written yet: the listing is still running
-                raise
-            try:
-                count = sum(1 for _page in ijson.items(body, "item"))
+                return sum(1 for _page in ijson.items(body, "item"))
             finally:
                 body.close()
-        self._manifest_pages[name] = count
-        return count
 
     def _outcome_count(self, name: str) -> int:
         prefix = f"{EXPORTS_PREFIX}{name}/outcomes/pages/"

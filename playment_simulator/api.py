@@ -33,6 +33,7 @@ _API_FAULTS: dict[str, tuple[int, str, str, tuple[tuple[str, str], ...]]] = {
     "503": (503, "api_error", "Service temporarily unavailable", ()),
     "400_FS_0000": (400, "FS_0000", "Something went wrong, please try again later", ()),
     "job_not_found": (400, "FS_0004", "Job not found", ()),
+    "token_refused": (400, "invalid_request_error", "Invalid pageToken provided", ()),
 }
 
 
@@ -99,12 +100,15 @@ class ApiHandler(SimulatorHandler):
         if request.endpoint == "unknown":
             self.send_error_envelope(404, "not_found", f"No route for GET {url.path}")
             return
+        page_token = parse_qs(url.query).get("page_token", [""])[0]
         fault = sim.fault_for(request.endpoint, request.key)
+        if fault is None and request.endpoint == "list" and page_token:
+            fault = sim.fault_for("list", f"{request.key}@{page_token}", targeted_only=True)
         if fault is not None:
             self.send_fault(fault)
             return
         if request.endpoint == "list":
-            self.list_batch(request, parse_qs(url.query).get("page_token", [""])[0])
+            self.list_batch(request, page_token)
         elif request.endpoint == "job":
             self.get_job(request)
         elif request.endpoint == "attachment":

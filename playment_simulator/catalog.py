@@ -1,5 +1,6 @@
 """The projects, batches and jobs the simulator serves, and the bytes of each job's result."""
 
+import functools
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -57,6 +58,9 @@ class SimBatch:
     jobs: tuple[SimJob, ...]
     last_page_token: LastPageToken = "absent"  # noqa: S105 (a style, not a secret)
     name: str = ""
+    # Jobs the listing shows a second time, after all the others, as a listing does when
+    # jobs move under it while it is paged through.
+    listed_twice: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.last_page_token not in LAST_PAGE_TOKEN_STYLES:
@@ -64,6 +68,15 @@ class SimBatch:
                 f"batch {self.id}: last_page_token must be one of {LAST_PAGE_TOKEN_STYLES}, "
                 f"got {self.last_page_token!r}"
             )
+        unknown = set(self.listed_twice) - {job.id for job in self.jobs}
+        if unknown:
+            raise ValueError(f"batch {self.id}: listed_twice names no job of it: {unknown}")
+
+    @functools.cached_property
+    def listing(self) -> tuple[SimJob, ...]:
+        """The jobs as the batch's pages list them: every job, then those listed twice."""
+        by_id = {job.id: job for job in self.jobs}
+        return self.jobs + tuple(by_id[job_id] for job_id in self.listed_twice)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 ENDPOINTS = ("list", "job", "attachment", "storage", "details")
 """Endpoint names a fault can target. The key is the batch id for "list", the project id
-for "details" and the job id for the others."""
+for "details" and the job id for the others. A "list" request with a page token is also
+looked up as ``<batch id>@<token>``, so that one token can be refused (``token_refused``)."""
 
 ALL_TRANSIENT_KINDS: tuple[str, ...] = (
     "429",
@@ -24,12 +25,17 @@ ALL_TRANSIENT_KINDS: tuple[str, ...] = (
 PERMANENT_ONLY_KINDS: tuple[str, ...] = ("not_json", "job_not_found")
 """Faults that only make sense as a permanently broken job."""
 
+TOKEN_KINDS: tuple[str, ...] = ("token_refused",)
+"""A page token Playment no longer accepts (400 invalid_request_error); never drawn at random."""
+
 _API_ENDPOINTS = frozenset({"list", "job", "attachment", "details"})
 _API_KINDS = frozenset({"429", "429_retry_after", "500", "503", "400_FS_0000", "reset"})
 _STORAGE_KINDS = frozenset(
     {"429", "429_retry_after", "500", "503", "reset", "truncated", "expired", "not_json"}
 )
-_KNOWN_KINDS = frozenset(ALL_TRANSIENT_KINDS) | frozenset(PERMANENT_ONLY_KINDS)
+_KNOWN_KINDS = (
+    frozenset(ALL_TRANSIENT_KINDS) | frozenset(PERMANENT_ONLY_KINDS) | frozenset(TOKEN_KINDS)
+)
 
 
 def applicable_kinds(endpoint: str) -> frozenset[str]:
@@ -38,6 +44,8 @@ def applicable_kinds(endpoint: str) -> frozenset[str]:
         return _STORAGE_KINDS
     if endpoint == "job":
         return _API_KINDS | {"job_not_found"}
+    if endpoint == "list":
+        return _API_KINDS | frozenset(TOKEN_KINDS)
     if endpoint in _API_ENDPOINTS:
         return _API_KINDS
     raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {ENDPOINTS}")
@@ -90,8 +98,9 @@ class FaultDecider:
             for endpoint in ENDPOINTS
         }
 
-    def decide(self, endpoint: str, key: str) -> str | None:
-        """The fault kind for this request, or None to answer normally."""
+    def decide(self, endpoint: str, key: str, *, targeted_only: bool = False) -> str | None:
+        """The fault kind for this request, or None to answer normally; with
+        ``targeted_only``, only a permanent or scripted one (no random draw)."""
         target = (endpoint, key)
         permanent = self.plan.permanent.get(target)
         if permanent is not None:
@@ -102,7 +111,7 @@ class FaultDecider:
             if used < len(script):
                 self._scripted_used[target] = used + 1
                 return script[used]
-            candidates = self._random_kinds[endpoint]
+            candidates = () if targeted_only else self._random_kinds[endpoint]
             if self.plan.rate > 0.0 and candidates and self._random.random() < self.plan.rate:
                 return self._random.choice(candidates)
         return None

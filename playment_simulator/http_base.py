@@ -36,7 +36,7 @@ class SimulatorState(Protocol):
     @property
     def storage_url(self) -> str: ...
 
-    def fault_for(self, endpoint: str, key: str) -> str | None: ...
+    def fault_for(self, endpoint: str, key: str, *, targeted_only: bool = False) -> str | None: ...
 
 
 _DISCONNECTS = (ConnectionError, TimeoutError)
@@ -94,6 +94,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive, a Content-Length on every answer, and no access log."""
 
     protocol_version = "HTTP/1.1"
+    # Answers go out at once: with Nagle's algorithm on, each small answer on loopback waited
+    # about 40 ms for the client's delayed ACK, which "no latency" benches then measured.
+    disable_nagle_algorithm = True
     server_version = "PlaymentSimulator/1.0"
     sys_version = ""
     server: OriginServer

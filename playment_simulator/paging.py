@@ -26,10 +26,11 @@ def batch_page(batch: SimBatch, token: str, page_size: int) -> Page:
     The last page ends as the batch's ``last_page_token`` style says: the key left out,
     ``null``, ``""``, or ("repeat", a misbehaving server) the token that asked for it.
     """
-    offset = _offset(token, len(batch.jobs))
+    listing = batch.listing
+    offset = _offset(token, len(listing))
     end = offset + page_size
-    jobs = batch.jobs[offset:end]
-    if end < len(batch.jobs):
+    jobs = listing[offset:end]
+    if end < len(listing):
         return Page(jobs, str(TOKEN_BASE + end), token_present=True)
     match batch.last_page_token:
         case "absent":

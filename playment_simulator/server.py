@@ -72,9 +72,9 @@ class Simulator:
             raise ValueError(f"redirect_status must be one of {sorted(REDIRECT_STATUSES)}")
         self._redirect_status = status
 
-    def fault_for(self, endpoint: str, key: str) -> str | None:
+    def fault_for(self, endpoint: str, key: str, *, targeted_only: bool = False) -> str | None:
         """The fault to inject into this request, if any (and count it)."""
-        fault = self._decider.decide(endpoint, key)
+        fault = self._decider.decide(endpoint, key, targeted_only=targeted_only)
         if fault is not None:
             self.stats.count_fault(fault)
         return fault

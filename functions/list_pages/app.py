@@ -3,6 +3,7 @@
 Returns totals only; the job IDs go to S3 for the distributed Map to read.
 """
 
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,8 +20,9 @@ from exporter_runtime.invocation import deadline_from
 from exporter_runtime.observability import logger, metrics, tracer
 from exporter_runtime.settings import ListPagesSettings
 from playment_exporter.api_key import read_api_key
+from playment_exporter.batch_history import BatchHistory
 from playment_exporter.export_request import ExportRequest
-from playment_exporter.list_pages import list_export_pages
+from playment_exporter.list_pages import ListingCursor, list_export_pages
 from playment_exporter.result_store import ResultStore
 from playment_exporter.run_records import RunRecords, validate_execution_name
 
@@ -35,12 +37,15 @@ playment = PlaymentClientCache(settings.playment_api_url, pool_size=2)
 
 
 class ListPagesEvent(BaseModel):
-    """``{"input": <execution input>, "execution": <execution name>}`` from the state machine."""
+    """From the state machine: the execution's input, name and start, and where the previous
+    listing step stopped (none for the first step)."""
 
     model_config = ConfigDict(extra="forbid")
 
     input: Any
     execution: str
+    started_at: datetime
+    cursor: ListingCursor | None = None
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -54,7 +59,8 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The handler's work, undecorated: mutation testing (``make mutation``) mutates only
     functions without decorators."""
     execution = validate_execution_name(event.get("execution"))
-    request = ExportRequest.from_input(ListPagesEvent.model_validate(event).input)
+    step = ListPagesEvent.model_validate(event)
+    request = ExportRequest.from_input(step.input)
     logger.append_keys(execution=execution, project_id=request.project_id)
     client = playment.for_key(read_api_key(secrets, settings.api_key_secret_arn))
     summary = list_export_pages(
@@ -63,9 +69,15 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         RunRecords(s3, settings.results_bucket, execution),
         request,
         max_concurrency=settings.map_max_concurrency,
+        started_at=step.started_at,
+        cursor=step.cursor,
+        step_jobs=settings.listing_step_jobs,
+        history=BatchHistory(s3, settings.results_bucket, request.project_id),
+        full_listing_days=settings.full_listing_days,
         deadline=deadline_from(context, SAFETY_MARGIN_S),
     )
     metrics.add_metric("JobsListed", MetricUnit.Count, summary.jobs_listed)
     metrics.add_metric("PagesPlanned", MetricUnit.Count, summary.pages)
-    logger.info("export planned", extra=summary.model_dump(exclude={"batch_ids"}))
+    summary = summary.model_copy(update={"request": step.input})
+    logger.info("listing step done", extra=summary.model_dump(exclude={"cursor"}))
     return summary.model_dump()

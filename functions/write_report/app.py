@@ -1,7 +1,8 @@
-"""WriteReport: gather every page's outcomes into ``_exports/<execution>/report.json``.
+"""WriteReport: gather every page's outcomes into ``_exports/<execution>/report.json``, in
+bounded steps: while its result carries ``progress``, the state machine calls it again with it.
 
-Its result tells the state machine how the execution ends: Succeed, ``ExportIncomplete`` or
-``PlaymentAuthError``.
+Its last result tells the state machine how the execution ends: Succeed, ``ExportIncomplete``
+or ``PlaymentAuthError``.
 """
 
 from typing import Any
@@ -11,10 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from exporter_runtime.clients import aws_session, s3_client
+from exporter_runtime.invocation import deadline_from
 from exporter_runtime.observability import logger, metrics, tracer
 from exporter_runtime.settings import ExporterSettings
-from playment_exporter.report import write_report
+from playment_exporter.batch_history import BatchHistory
+from playment_exporter.report import ReportProgress, write_report
 from playment_exporter.run_records import RunRecords, validate_execution_name
+
+SAFETY_MARGIN_S = 30.0
 
 settings = ExporterSettings()  # read from the environment, once per container
 session = aws_session()  # this container's credentials (its role's, on Lambda)
@@ -26,6 +31,7 @@ class WriteReportEvent(BaseModel):
 
     execution: str
     listing: dict[str, Any]
+    progress: ReportProgress | None = None
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -41,7 +47,17 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = WriteReportEvent.model_validate(event)
     execution = validate_execution_name(request.execution)
     logger.append_keys(execution=execution)
-    summary = write_report(RunRecords(s3, settings.results_bucket, execution), request.listing)
+    project_id = str(request.listing.get("project_id", ""))
+    summary = write_report(
+        RunRecords(s3, settings.results_bucket, execution),
+        request.listing,
+        request.progress,
+        history=BatchHistory(s3, settings.results_bucket, project_id) if project_id else None,
+        deadline=deadline_from(context, SAFETY_MARGIN_S),
+    )
+    if summary.progress is not None:
+        logger.info("report step done", extra={"next_chunk": summary.progress.next_chunk})
+        return summary.model_dump()
     metrics.add_metric("ExportJobsFailed", MetricUnit.Count, summary.totals["failed"])
     logger.info("report written", extra=summary.model_dump())
     return summary.model_dump()

@@ -162,14 +162,14 @@ def test_a_10000_job_batch_goes_through_the_distributed_map(start_simulator, loc
     engine = local_engine(simulator)
     # When it is exported
     result = engine.run({"project_id": PROJECT, "batch_id": "huge"})
-    # Then it finishes, every job exported, from a manifest in S3 of 100 pages
+    # Then it finishes, every job exported, from a manifest in S3 of 40 pages of 250
     assert result.status == "SUCCEEDED", result.cause
     assert result.report is not None
     assert result.report["totals"]["exported"] == 10_000
-    manifest = engine.read_json(f"_exports/{result.name}/pages.json")
-    assert len(manifest) == 100
+    manifest = engine.read_json(f"_exports/{result.name}/manifests/000000.json")
+    assert len(manifest) == 40
     assert len(json.dumps(manifest)) > 256 * 1024
-    assert len(engine.keys(f"_exports/{result.name}/outcomes/pages/")) == 100
+    assert len(engine.keys(f"_exports/{result.name}/outcomes/pages/")) == 40
 
 
 def test_a_whole_project_exports_every_batch_with_completed_jobs(

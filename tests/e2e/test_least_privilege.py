@@ -7,13 +7,14 @@ must then break where AWS would break it: with an AccessDenied.
 """
 
 import copy
+import dataclasses
 import json
 import logging
 from typing import Any
 
 import pytest
 
-from playment_simulator import FaultPlan
+from playment_simulator import Catalog, FaultPlan, SimProject
 from tests.e2e.conftest import segmentation_catalog
 
 PROJECT = "demo-project"
@@ -21,14 +22,34 @@ PROJECT = "demo-project"
 # (DecryptApiKey, UseResultsBucketKey) exist only for a user's own KMS key, which the local
 # engine does not use.
 NEEDED = {
-    "ListPagesFunctionRole": ("ReadApiKey", "ListExportedResults", "WriteManifest"),
+    "ListPagesFunctionRole": (
+        "ReadApiKey",
+        "ListExportedResults",
+        "ReadAndWriteRunRecords",
+        "TellOwnResults",
+    ),
     "FetchResultFunctionRole": ("ReadApiKey", "WriteResultsAndOutcomes", "TakeBackFailedJobFiles"),
     "WriteReportFunctionRole": ("ListOutcomes", "ReadAndWriteBookkeeping"),
 }
 # The export below: one job's second referenced file is broken, so its first one, already
-# written, must be taken back (FetchResult's s3:DeleteObject).
+# written, must be taken back (FetchResult's s3:DeleteObject); it is listed in steps of 5
+# jobs, and one job is listed again in a later step, so that ListPages must ask a result
+# which execution wrote it (s3:GetObject for HeadObject).
 BROKEN = FaultPlan(permanent={("storage", "seg-007/cloud-7.pcd"): "not_json"})
 EXPORT = {"project_id": PROJECT, "batch_id": "seg", "include_referenced": True}
+STEPS = {"ListingStepJobs": "5"}
+
+
+def catalog() -> Any:
+    sample = segmentation_catalog(PROJECT)
+    project = sample.project(PROJECT)
+    assert project is not None
+    (batch,) = project.batches
+    return Catalog([SimProject(PROJECT, (dataclasses.replace(batch, listed_twice=("seg-002",)),))])
+
+
+def start(start_simulator: Any) -> Any:
+    return start_simulator(catalog(), faults=BROKEN, page_size=5)
 
 
 def unconditional_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,8 +90,7 @@ def test_with_every_statement_the_export_runs_as_designed(
     start_simulator, local_engine, caplog
 ) -> None:
     # Given the roles as the template grants them, enforced
-    catalog = segmentation_catalog(PROJECT)
-    engine = local_engine(start_simulator(catalog, faults=BROKEN))
+    engine = local_engine(start(start_simulator), **STEPS)
     # When the batch is exported with its referenced files
     with caplog.at_level(logging.ERROR, logger="playment_local"):
         result = engine.run(EXPORT)
@@ -79,7 +99,8 @@ def test_with_every_statement_the_export_runs_as_designed(
     assert "AccessDenied" not in caplog.text
     assert (result.status, result.error) == ("FAILED", "ExportIncomplete")
     assert result.report is not None
-    assert result.report["totals"] == {**result.report["totals"], "exported": 11, "failed": 1}
+    assert result.report["totals"] == {**result.report["totals"], "jobs": 12, "exported": 11}
+    assert result.report["totals"]["failed"] == 1
     (failed,) = result.report["failed"]
     assert (failed["job_id"], failed["error_code"]) != ("seg-007", "cleanup_failed")
     assert engine.keys("seg/seg-007") == []
@@ -94,19 +115,20 @@ def test_taking_out_any_statement_breaks_the_export_with_access_denied(
 ) -> None:
     # Given the roles with one statement taken out
     role, sid = statement.split(".")
-    catalog = segmentation_catalog(PROJECT)
     engine = local_engine(
-        start_simulator(catalog, faults=BROKEN), template=without(translated_template, role, sid)
+        start(start_simulator), template=without(translated_template, role, sid), **STEPS
     )
     # When the same batch is exported
     with caplog.at_level(logging.ERROR, logger="playment_local"):
         result = engine.run(EXPORT)
     # Then a call was refused with AccessDenied, and the export did not end as designed.
     # (moto renders a refusal of a JSON-protocol call, Secrets Manager's, as XML, so botocore
-    # reads only its status: the API-key error then names 403, not AccessDeniedException.)
+    # reads only its status: the API-key error then names 403, not AccessDeniedException;
+    # a refused HeadObject has no body at all, so S3 says only 403 Forbidden.)
     said = json.dumps([result.error, result.cause, result.report]) + caplog.text
     refused_secret = "could not read the API key from secret" in said and ": 403" in said
-    assert "AccessDenied" in said or (sid == "ReadApiKey" and refused_secret)
+    refused_head = "HeadObject operation: Forbidden" in said
+    assert "AccessDenied" in said or (sid == "ReadApiKey" and refused_secret) or refused_head
     designed = (
         result.status == "FAILED"
         and result.error == "ExportIncomplete"
@@ -126,7 +148,7 @@ def test_a_listing_outside_the_granted_prefix_is_refused(
     role = changed["Resources"]["ListPagesFunctionRole"]
     (listing,) = [s for s in unconditional_statements(role) if s["Sid"] == "ListExportedResults"]
     listing["Condition"] = {"StringLike": {"s3:prefix": "elsewhere/*"}}
-    engine = local_engine(start_simulator(segmentation_catalog(PROJECT)), template=changed)
+    engine = local_engine(start(start_simulator), template=changed, **STEPS)
     # When the batch is exported / Then its listing of exported results is refused
     result = engine.run(EXPORT)
     assert result.status == "FAILED"

@@ -1,16 +1,19 @@
-"""Planning an export: the manifest's pages, sized to the whole export. Simulator on
+"""Planning an export in bounded listing steps: each step's manifest pages, sized to what it
+lists; the cursor between steps; jobs listed twice; a refused page token. Simulator on
 loopback, S3 in moto."""
 
 import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
 
-from playment_exporter.api_models import ListedJob
-from playment_exporter.errors import TransientError
+from playment_exporter.api_models import BatchPage, ListedJob, ProjectBatch, ProjectDetails
+from playment_exporter.batch_history import BatchHistory, BatchRecord
+from playment_exporter.errors import PlaymentApiError, TransientError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingSummary, list_export_pages
 from playment_exporter.playment_client import PlaymentClient
@@ -53,7 +56,7 @@ def plan(s3: Any, start_simulator: Callable[..., Simulator]) -> Iterator[Plan]:
         )
         records = RunRecords(s3, BUCKET, "plan")
         summary = list_export_pages(
-            client, store, records, request, max_concurrency=max_concurrency
+            client, store, records, request, max_concurrency=max_concurrency, started_at=now()
         )
         body = s3.get_object(Bucket=BUCKET, Key=summary.manifest_key)["Body"].read()
         return summary, json.loads(body)
@@ -61,6 +64,10 @@ def plan(s3: Any, start_simulator: Callable[..., Simulator]) -> Iterator[Plan]:
     yield run
     for item in closing:
         item.close()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def job_ids(manifest: list[dict[str, Any]]) -> list[str]:
@@ -81,14 +88,14 @@ def test_400_jobs_fill_all_40_children_with_pages_of_10(plan: Plan) -> None:
     assert summary.jobs_to_fetch == 400
 
 
-def test_a_large_export_keeps_pages_of_100(plan: Plan) -> None:
-    # Given 10,000 jobs to fetch, more than 40 children can take in pages of 100
+def test_a_large_export_keeps_pages_of_250(plan: Plan) -> None:
+    # Given 12,000 jobs to fetch, more than 40 children can take in pages of 250
     # When the export is planned
-    summary, manifest = plan({"big": 10_000}, max_concurrency=40)
-    # Then the pages are of 100 jobs, the cheapest per job, and hold every job once
-    assert summary.page_size == 100
-    assert [len(page["job_ids"]) for page in manifest] == [100] * 100
-    assert len(set(job_ids(manifest))) == 10_000
+    summary, manifest = plan({"big": 12_000}, max_concurrency=40)
+    # Then the pages are of 250 jobs, the cheapest per job, and hold every job once
+    assert summary.page_size == 250
+    assert [len(page["job_ids"]) for page in manifest] == [250] * 48
+    assert len(set(job_ids(manifest))) == 12_000
 
 
 def test_a_tiny_export_gets_pages_of_the_floor_not_of_one_job(plan: Plan) -> None:
@@ -150,8 +157,10 @@ class ShiftingListing:
     def __init__(self, pages: list[list[ListedJob]]) -> None:
         self.pages = pages
 
-    def list_batch_pages(self, project_id: str, batch_id: str, **_: Any) -> Iterator[list[Any]]:
-        yield from self.pages
+    def list_batch_page(self, project_id: str, batch_id: str, token: str, **_: Any) -> BatchPage:
+        number = int(token or 0)
+        last = number == len(self.pages) - 1
+        return BatchPage(jobs=self.pages[number], next_page_token=None if last else str(number + 1))
 
 
 def test_a_job_listed_twice_is_fetched_once_and_counted_once(s3: Any) -> None:
@@ -167,14 +176,16 @@ def test_a_job_listed_twice_is_fetched_once_and_counted_once(s3: Any) -> None:
     records = RunRecords(s3, BUCKET, "dupes")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     # When the export is planned
-    summary = list_export_pages(client, store, records, request, max_concurrency=1)
+    summary = list_export_pages(
+        client, store, records, request, max_concurrency=1, started_at=now()
+    )
     store.close()
     # Then each job is in the manifest once, and counted once: 4 listed, 1 settled, 3 to fetch
     manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=summary.manifest_key)["Body"].read())
     assert job_ids(manifest) == ["a", "b", "c"]
     assert (summary.jobs_listed, summary.jobs_settled, summary.jobs_to_fetch) == (4, 1, 3)
-    listing = s3.get_object(Bucket=BUCKET, Key=records.listing_outcome_key("b1"))["Body"].read()
-    assert [o["job_id"] for o in json.loads(listing)["outcomes"]] == ["n"]
+    (settled,) = records.read_settled(0)
+    assert [o.job_id for o in settled.outcomes] == ["n"]
 
 
 def test_a_batch_id_that_is_not_safe_is_left_out_and_the_rest_listed(
@@ -194,15 +205,17 @@ def test_a_batch_id_that_is_not_safe_is_left_out_and_the_rest_listed(
     store = ResultStore(s3, BUCKET, "")
     request = ExportRequest.from_input({"project_id": PROJECT, "all_batches": True})
     # When every batch of the project is planned
+    records = RunRecords(s3, BUCKET, "all")
     summary = list_export_pages(
-        client, store, RunRecords(s3, BUCKET, "all"), request, max_concurrency=4
+        client, store, records, request, max_concurrency=4, started_at=now()
     )
     store.close()
     client.close()
     # Then the bad one is left out with the reason, its ID cut to 200 characters, and the
     # good one is listed after it
-    assert summary.batch_ids == ["ok"]
-    assert [(b.batch_id, b.reason) for b in summary.batches_left_out] == [
+    plan = records.read_batch_plan()
+    assert plan.batch_ids == ["ok"]
+    assert [(b.batch_id, b.reason) for b in plan.left_out] == [
         (
             bad[:200],
             f"batch_id: {bad[:40] + '...'!r} is not a valid ID "
@@ -231,6 +244,7 @@ def test_reading_the_project_details_stops_at_the_deadline(
             RunRecords(s3, BUCKET, "late"),
             request,
             max_concurrency=4,
+            started_at=now(),
             deadline=started + 0.5,
         )
     store.close()
@@ -240,3 +254,260 @@ def test_reading_the_project_details_stops_at_the_deadline(
 
 def jobs_of(count: int) -> tuple[SimJob, ...]:
     return tuple(SimJob(f"ok-{n}") for n in range(count))
+
+
+def batch_jobs(catalog: Catalog, batch_id: str) -> tuple[SimJob, ...]:
+    batch = catalog.batch(PROJECT, batch_id)
+    assert batch is not None
+    return batch.jobs
+
+
+def list_in_steps(
+    client: PlaymentClient,
+    store: ResultStore,
+    records: RunRecords,
+    request: ExportRequest,
+    *,
+    step_jobs: int,
+    between_steps: Callable[[ListingSummary], None] = lambda _: None,
+) -> list[ListingSummary]:
+    """Every listing step of an export, as the state machine's loop runs them."""
+    steps: list[ListingSummary] = []
+    started = now()
+    cursor = None
+    while len(steps) < 100:
+        summary = list_export_pages(
+            client,
+            store,
+            records,
+            request,
+            max_concurrency=4,
+            started_at=started,
+            cursor=cursor,
+            step_jobs=step_jobs,
+        )
+        steps.append(summary)
+        if summary.cursor is None:
+            return steps
+        between_steps(summary)
+        cursor = summary.cursor
+    raise AssertionError("the listing never ended")
+
+
+def manifests(records: RunRecords, steps: list[ListingSummary]) -> list[Any]:
+    return [page for step in steps for page in records.read_manifest(step.chunk)]
+
+
+def settled(records: RunRecords, steps: list[ListingSummary]) -> list[str]:
+    return [
+        job.job_id
+        for step in steps
+        for outcome in records.read_settled(step.chunk)
+        for job in outcome.outcomes
+    ]
+
+
+def export_as_this_execution(s3: Any, records: RunRecords) -> Callable[[ListingSummary], None]:
+    """What the Map does between two listing steps: write each listed job's result, marked
+    with the execution that planned it (as FetchResult does)."""
+
+    def write(step: ListingSummary) -> None:
+        for page in records.read_manifest(step.chunk):
+            for job_id in page.job_ids:
+                s3.put_object(
+                    Bucket=BUCKET,
+                    Key=f"{page.batch_id}/{job_id}.json",
+                    Body=b"{}",
+                    Metadata={"export-execution": records.execution},
+                )
+
+    return write
+
+
+def test_steps_stop_at_their_bound_and_resume_at_the_cursor(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given three batches of 25, 7 and 40 jobs (every 9th not completed), listed 10 a page,
+    # and listing steps of 30 jobs
+    catalog = sample_catalog(PROJECT, {"b1": 25, "b2": 7, "b3": 40}, not_completed_every=9)
+    simulator = start_simulator(catalog, page_size=10)
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "steps")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "b2", "b3"]})
+    # When the export is listed step by step
+    steps = list_in_steps(client, store, records, request, step_jobs=30)
+    store.close()
+    client.close()
+    # Then each step stopped at the first page boundary at or past its bound (b1's 25 and
+    # b2's 7; then three pages of b3; then its last), and one step carried a page token of
+    # b3 into the next
+    assert [step.jobs_listed for step in steps] == [32, 30, 10]
+    assert any(step.cursor is not None and step.cursor.page_token for step in steps)
+    assert [step.chunk for step in steps] == [0, 1, 2]
+    # And every completed job is in exactly one manifest page, every other job settled once,
+    # and each page of the API was read once
+    pages = manifests(records, steps)
+    jobs = [job for b in ("b1", "b2", "b3") for job in batch_jobs(catalog, b)]
+    expected = [job.id for job in jobs]
+    completed = [job.id for job in jobs if job.status == "completed"]
+    assert job_ids([page.model_dump() for page in pages]) == completed
+    assert sorted(settled(records, steps) + completed) == sorted(expected)
+    assert [page.page for page in pages] == list(range(len(pages)))
+    assert simulator.stats.requests["list"] == 3 + 1 + 4
+
+
+def test_a_refused_token_lists_the_batch_again_and_counts_each_job_once(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given a batch of 60 jobs listed 10 a page, steps of 30 jobs, and Playment refusing the
+    # page token the first step carries into the second
+    from playment_simulator.paging import TOKEN_BASE
+
+    catalog = sample_catalog(PROJECT, {"b1": 60}, not_completed_every=7)
+    refused = FaultPlan(scripted={("list", f"b1@{TOKEN_BASE + 30}"): ["token_refused"]})
+    simulator = start_simulator(catalog, page_size=10, faults=refused)
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "refused")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    # When it is listed step by step, the first chunk exported between the steps
+    steps = list_in_steps(
+        client,
+        store,
+        records,
+        request,
+        step_jobs=30,
+        between_steps=export_as_this_execution(s3, records),
+    )
+    store.close()
+    client.close()
+    # Then the token was refused once, and the batch was listed again from its first page
+    assert simulator.stats.faults == {"token_refused": 1}
+    # And every completed job is fetched once, and every job counted once
+    jobs = batch_jobs(catalog, "b1")
+    completed = [job.id for job in jobs if job.status == "completed"]
+    assert sorted(job_ids([p.model_dump() for p in manifests(records, steps)])) == completed
+    assert sorted(settled(records, steps)) == sorted(
+        job.id for job in jobs if job.status != "completed"
+    )
+    assert sum(step.jobs_listed for step in steps) == 60
+
+
+def test_a_job_listed_again_in_a_later_step_is_neither_fetched_nor_counted_again(
+    s3: Any,
+) -> None:
+    # Given a listing whose second page repeats a job of the first, steps of one page, and a
+    # job "z" exported by an earlier run
+    done = "completed"
+    pages = [
+        [ListedJob(id="a", status=done), ListedJob(id="b", status=done)],
+        [ListedJob(id="b", status=done), ListedJob(id="c", status=done)],
+        [ListedJob(id="z", status=done)],
+    ]
+    s3.put_object(Bucket=BUCKET, Key="b1/z.json", Body=b"{}", Metadata={"export-execution": "x"})
+    client = cast(PlaymentClient, ShiftingListing(pages))
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "twice")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    # When it is listed step by step, each chunk exported between the steps
+    steps = list_in_steps(
+        client, store, records, request, step_jobs=2,
+        between_steps=export_as_this_execution(s3, records),
+    )  # fmt: skip
+    store.close()
+    # Then "b" is fetched once and counted once; "z" is settled as already exported
+    assert [[p.job_ids for p in records.read_manifest(s.chunk)] for s in steps] == [
+        [["a", "b"]],
+        [["c"]],
+        [],
+    ]
+    assert [step.jobs_listed for step in steps] == [2, 1, 1]
+    assert settled(records, steps) == ["z"]
+
+
+def test_carried_tokens_refused_again_and_again_end_the_listing(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given Playment refusing every carried page token of a batch
+    from playment_simulator.paging import TOKEN_BASE
+
+    refused = FaultPlan(permanent={("list", f"b1@{TOKEN_BASE + 10}"): "token_refused"})
+    simulator = start_simulator(sample_catalog(PROJECT, {"b1": 30}), page_size=10, faults=refused)
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    # When it is listed in steps of one page / Then it gives up after a few fresh starts,
+    # naming the batch, rather than listing forever
+    with pytest.raises(PlaymentApiError, match="batch b1: Playment refused a page token"):
+        list_in_steps(client, store, RunRecords(s3, BUCKET, "stuck"), request, step_jobs=10)
+    store.close()
+    client.close()
+
+
+class ProjectWithDetails:
+    """A client whose project details are given, and whose every batch lists one job."""
+
+    def __init__(self, batches: list[ProjectBatch]) -> None:
+        self.batches = batches
+        self.listed: list[str] = []
+
+    def get_project_details(self, project_id: str, **_: Any) -> ProjectDetails:
+        return ProjectDetails(batches=self.batches)
+
+    def list_batch_page(self, project_id: str, batch_id: str, token: str, **_: Any) -> BatchPage:
+        self.listed.append(batch_id)
+        return BatchPage(jobs=[ListedJob(id=f"{batch_id}-j", status="completed")])
+
+
+def details(batch_id: str, completed: int = 5, **changes: Any) -> ProjectBatch:
+    fields = {"total_jobs": 9, "completed_jobs": completed, "completed_frames": completed}
+    return ProjectBatch(
+        id=batch_id, **{**fields, "annotations": 40, "status": "Complete", **changes}
+    )
+
+
+@pytest.mark.parametrize(
+    ("later", "now_details", "listed"),
+    [
+        (timedelta(days=1), [details("a"), details("b")], []),
+        (timedelta(days=1), [details("a", completed=6), details("b")], ["a"]),
+        (timedelta(days=1), [details("a"), details("b", status="In progress")], ["b"]),
+        (timedelta(days=7), [details("a"), details("b")], ["a", "b"]),
+    ],
+    ids=["unchanged", "more-completed", "status-changed", "full-listing-due"],
+)
+def test_only_batches_that_changed_or_are_due_are_listed_again(
+    s3: Any, later: timedelta, now_details: list[ProjectBatch], listed: list[str]
+) -> None:
+    # Given batches a and b recorded clean by a run a while ago, with their details then
+    first_run = now() - later
+    history = BatchHistory(s3, BUCKET, PROJECT)
+    history.write(
+        {
+            batch.id: BatchRecord(fingerprint=batch.fingerprint(), listed_at=first_run)
+            for batch in (details("a"), details("b"))
+        }
+    )
+    client = ProjectWithDetails(now_details)
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "scheduled")
+    request = ExportRequest.from_input({"project_id": PROJECT, "all_batches": True})
+    # When every batch is planned now, with the default seven days between full listings
+    list_export_pages(
+        cast(PlaymentClient, client),
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=now(),
+        history=history,
+    )
+    store.close()
+    # Then only the batches whose details changed, or whose full listing is due, are listed
+    assert client.listed == listed
+    plan = records.read_batch_plan()
+    assert plan.batch_ids == listed
+    assert sorted(plan.fingerprints) == listed
+    left = {entry.batch_id for entry in plan.left_out}
+    assert left == {"a", "b"} - set(listed)

@@ -1,16 +1,18 @@
-"""The run's report, from outcomes in S3 (moto): what it counts and how it says the run ended."""
+"""The run's report, from outcomes in S3 (moto): what it counts, what it lists, how it is made
+in bounded steps, and how it says the run ended."""
 
 import json
 from typing import Any
 
 import pytest
 
+from playment_exporter import report as report_module
 from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
-from playment_exporter.report import write_report
-from playment_exporter.run_records import RunRecords
+from playment_exporter.report import ReportSummary, write_report
+from playment_exporter.run_records import BatchPlan, RunRecords
 from tests.conftest import BUCKET
 
-LISTING = {"project_id": "p1", "batch_ids": ["b1"], "overwrite": False}
+LISTING = {"project_id": "p1", "overwrite": False, "chunks": 1}
 
 
 def page(number: int, *job_ids: str) -> JobPage:
@@ -23,7 +25,17 @@ def outcome(number: int, *outcomes: JobOutcome) -> PageOutcome:
 
 @pytest.fixture
 def records(s3: Any) -> RunRecords:
-    return RunRecords(s3, BUCKET, "run-1")
+    run = RunRecords(s3, BUCKET, "run-1")
+    run.write_batch_plan(BatchPlan(batch_ids=["b1"]))
+    return run
+
+
+def report_in_steps(records: RunRecords, listing: dict[str, Any]) -> list[ReportSummary]:
+    """Every report step, as the state machine's loop runs them."""
+    steps = [write_report(records, listing)]
+    while steps[-1].progress is not None and len(steps) < 50:
+        steps.append(write_report(records, listing, steps[-1].progress))
+    return steps
 
 
 def read_report(s3: Any, records: RunRecords) -> Any:
@@ -34,7 +46,7 @@ def test_a_key_refused_after_the_listing_ends_the_run_as_an_auth_failure(
     s3: Any, records: RunRecords
 ) -> None:
     # Given two pages: one exported, one whose key was refused midway (revoked after listing)
-    records.write_manifest([page(0, "a", "b"), page(1, "c", "d")])
+    records.write_chunk(0, [page(0, "a", "b"), page(1, "c", "d")], [])
     records.write_page_outcome(
         outcome(0, JobOutcome.exported("a", 10), JobOutcome.exported("b", 5))
     )
@@ -58,7 +70,7 @@ def test_other_failures_leave_the_run_incomplete_but_not_an_auth_failure(
     s3: Any, records: RunRecords
 ) -> None:
     # Given a page with a failed job (not auth), a skipped one, and a page with no outcome
-    records.write_manifest([page(0, "a", "b", "c"), page(1, "d")])
+    records.write_chunk(0, [page(0, "a", "b", "c"), page(1, "d")], [])
     records.write_page_outcome(
         outcome(
             0,
@@ -77,13 +89,13 @@ def test_other_failures_leave_the_run_incomplete_but_not_an_auth_failure(
     # And the report lists each failure and skip with its code or reason, and the input
     report = read_report(s3, records)
     assert report["failed"] == [
+        {"batch_id": "b1", "job_id": "b", "error_code": "FS_0004", "message": "Job not found"},
         {
             "batch_id": "b1",
             "job_id": "d",
             "error_code": "no_outcome",
             "message": "the call for page 1 of batch b1 did not finish",
         },
-        {"batch_id": "b1", "job_id": "b", "error_code": "FS_0004", "message": "Job not found"},
     ]
     assert report["skipped"] == [{"batch_id": "b1", "job_id": "c", "reason": "not_completed"}]
     assert report["failed_by_code"] == {"FS_0004": 1, "no_outcome": 1}
@@ -101,18 +113,16 @@ def test_jobs_settled_by_the_listing_count_without_a_manifest_page(
     s3: Any, records: RunRecords
 ) -> None:
     # Given a listing that settled two jobs itself and a manifest with nothing to fetch
-    records.write_manifest([])
-    records.write_listing_outcome(
-        PageOutcome(
-            project_id="p1",
-            batch_id="b1",
-            page=-1,
-            outcomes=[
-                JobOutcome.skipped("a", SkipReason.ALREADY_EXPORTED),
-                JobOutcome.skipped("b", SkipReason.NOT_COMPLETED),
-            ],
-        )
+    settled = PageOutcome(
+        project_id="p1",
+        batch_id="b1",
+        page=-1,
+        outcomes=[
+            JobOutcome.skipped("a", SkipReason.ALREADY_EXPORTED),
+            JobOutcome.skipped("b", SkipReason.NOT_COMPLETED),
+        ],
     )
+    records.write_chunk(0, [], [settled])
     # When the report is written
     summary = write_report(records, LISTING)
     # Then the run is complete, both jobs counted as skipped by reason
@@ -122,14 +132,16 @@ def test_jobs_settled_by_the_listing_count_without_a_manifest_page(
         summary.cause
         == f"all 2 jobs exported or skipped; report: s3://{BUCKET}/{records.report_key}"
     )
+    # And the job already exported is counted, not listed: only the one that needs attention is
     report = read_report(s3, records)
     assert report["skipped_by_reason"] == {"already_exported": 1, "not_completed": 1}
+    assert report["skipped"] == [{"batch_id": "b1", "job_id": "b", "reason": "not_completed"}]
     assert report["failed"] == []
 
 
 def test_a_run_with_nothing_to_do_is_complete(s3: Any, records: RunRecords) -> None:
     # Given a run whose listing found no job at all: an empty manifest, no outcome
-    records.write_manifest([])
+    records.write_chunk(0, [], [])
     # When the report is written / Then the run is complete, with all totals at zero
     summary = write_report(records, LISTING)
     assert (summary.complete, summary.auth_failed) == (True, False)
@@ -137,12 +149,72 @@ def test_a_run_with_nothing_to_do_is_complete(s3: Any, records: RunRecords) -> N
     assert read_report(s3, records)["failed"] == []
 
 
-def test_a_listing_outcome_does_not_stand_for_a_manifest_page(s3: Any, records: RunRecords) -> None:
-    # Given a manifest page 0 with no outcome, and the listing's outcome (also "page" -1 of the
-    # batch, written under outcomes/listing/) whose page number is made to collide
-    records.write_manifest([page(0, "a")])
-    records.write_listing_outcome(outcome(0, JobOutcome.skipped("z", SkipReason.NOT_COMPLETED)))
+def test_a_settled_job_does_not_stand_for_a_manifest_page(s3: Any, records: RunRecords) -> None:
+    # Given a manifest page 0 with no outcome, and settled jobs whose page number is made to
+    # collide with it
+    records.write_chunk(
+        0, [page(0, "a")], [outcome(0, JobOutcome.skipped("z", SkipReason.NOT_COMPLETED))]
+    )
     # When the report is written / Then page 0's job still counts as failed: no outcome
     report = write_report(records, LISTING)
     assert report.totals["failed"] == 1
     assert [f["job_id"] for f in read_report(s3, records)["failed"]] == ["a"]
+
+
+def test_a_report_over_many_chunks_is_made_in_bounded_steps(
+    s3: Any, records: RunRecords, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given five listing chunks of two pages each, one failed job per chunk, one job already
+    # exported per chunk, and report steps that stop after six outcome objects (a chunk has
+    # three: its settled jobs and two pages)
+    for chunk in range(5):
+        first = 2 * chunk
+        exported = f"x{chunk}"
+        settled = PageOutcome(
+            project_id="p1",
+            batch_id="b1",
+            page=-1,
+            outcomes=[JobOutcome.skipped(exported, SkipReason.ALREADY_EXPORTED)],
+        )
+        records.write_chunk(
+            chunk, [page(first, f"a{chunk}"), page(first + 1, f"f{chunk}")], [settled]
+        )
+        records.write_page_outcome(outcome(first, JobOutcome.exported(f"a{chunk}", 3)))
+        records.write_page_outcome(
+            outcome(first + 1, JobOutcome.failed(f"f{chunk}", "FS_0004", "Job not found"))
+        )
+    monkeypatch.setattr(report_module, "MAX_PAGES_PER_STEP", 6)
+    # When the report is made step by step
+    steps = report_in_steps(records, {**LISTING, "chunks": 5})
+    # Then each step read two chunks, the progress carried the counts, and
+    # the last step wrote the report with every chunk's jobs, in order
+    assert len(steps) == 3
+    assert [s.progress.next_chunk for s in steps[:-1] if s.progress] == [2, 4]
+    final = steps[-1]
+    assert final.totals == {"jobs": 15, "exported": 5, "skipped": 5, "failed": 5, "bytes": 15}
+    assert (final.complete, final.auth_failed) == (False, False)
+    report = read_report(s3, records)
+    assert [f["job_id"] for f in report["failed"]] == [f"f{n}" for n in range(5)]
+    assert report["skipped"] == []
+    assert report["skipped_by_reason"] == {"already_exported": 5}
+    assert report["totals"] == final.totals
+    # And the parts it was made from hold only the jobs that need attention
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{records.prefix}report-parts/")
+    parts = [item["Key"] for item in listed["Contents"]]
+    assert len(parts) == 3
+    assert all('"x' not in json.dumps(records.read_json(key)) for key in parts)
+
+
+def test_a_chunk_whose_records_are_gone_is_reported_not_skipped(
+    s3: Any, records: RunRecords
+) -> None:
+    # Given two chunks, the second of which lost its manifest
+    records.write_chunk(0, [page(0, "a")], [])
+    records.write_page_outcome(outcome(0, JobOutcome.exported("a", 1)))
+    records.write_chunk(1, [page(1, "b")], [])
+    s3.delete_object(Bucket=BUCKET, Key=records.manifest_key(1))
+    # When the report is written / Then the run is incomplete and the report names the chunk
+    summary = write_report(records, {**LISTING, "chunks": 2})
+    assert (summary.complete, summary.totals["exported"]) == (False, 1)
+    (failed,) = read_report(s3, records)["failed"]
+    assert (failed["job_id"], failed["error_code"]) == ("chunk-000001", "chunk_unreadable")

@@ -8,6 +8,7 @@ on ``CompleteMultipartUpload`` alike; what it never produces, S3's 409 on a writ
 
 import io
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -129,18 +130,51 @@ def test_delete_takes_back_every_key_one_call_each(s3: Any, store: ResultStore) 
     assert calls.calls == 3
 
 
-def test_every_exported_job_is_found_past_one_listing_page(s3: Any, store: ResultStore) -> None:
-    # Given 1,001 exported results (S3 lists 1,000 keys a page), plus objects that are not
-    # results: a referenced file beside a result, a non-JSON key, another batch's result
-    expected = {f"j{n:04d}" for n in range(1_001)}
-    for job_id in expected:
+def test_every_exported_job_asked_about_is_found_past_one_listing_page(
+    s3: Any, store: ResultStore
+) -> None:
+    # Given 1,500 exported results (S3 lists 1,000 keys a call), each but a few with a folder
+    # of referenced files, plus objects that are not results: a non-JSON key, a JSON file in
+    # a job's folder, another batch's result, and IDs whose keys sort around the others
+    exported = {f"j{n:04d}" for n in range(1_500)}
+    for job_id in exported:
         s3.put_object(Bucket=BUCKET, Key=f"b1/{job_id}.json", Body=b"{}")
     for other in ("b1/j0001/mask.png", "b1/j0002/x.json", "b1/notes.txt", "b10/j9999.json"):
         s3.put_object(Bucket=BUCKET, Key=other, Body=b"x")
-    # When the batch's exported jobs are listed
-    found = store.exported_job_ids("b1")
-    # Then every result's job ID is there, and nothing else
-    assert found == expected
+    s3.put_object(Bucket=BUCKET, Key="b1/j0003-x.json", Body=b"{}")
+    asked = exported | {"j0002/x", "j9999", "j0003-x", "j0003-y", "notes"}
+    calls = CountCalls(s3, "ListObjectsV2")
+    # When the store is asked which of them are exported
+    found = store.exported_among("b1", asked)
+    # Then exactly the results are found, each with when it was written, in two calls
+    assert set(found) == exported | {"j0003-x"}
+    assert all(isinstance(when, datetime) for when in found.values())
+    assert calls.calls == 2
+
+
+def test_asking_about_a_few_jobs_of_a_large_batch_costs_a_few_calls(
+    s3: Any, store: ResultStore
+) -> None:
+    # Given a batch with 2,500 exported results
+    for n in range(2_500):
+        s3.put_object(Bucket=BUCKET, Key=f"b1/j{n:04d}.json", Body=b"{}")
+    calls = CountCalls(s3, "ListObjectsV2")
+    # When the store is asked about three jobs far apart, one of them not exported
+    found = store.exported_among("b1", ["j0007", "j1200", "j2499x"])
+    # Then the answer costs one call per job asked about, not one per 1,000 keys of the batch
+    assert set(found) == {"j0007", "j1200"}
+    assert calls.calls <= 3
+    assert store.exported_among("b1", []) == {}
+
+
+def test_a_result_says_which_execution_wrote_it(s3: Any, store: ResultStore) -> None:
+    # Given a small and a large result written for two executions
+    store.write_result("b1", "a", io.BytesIO(b"{}"), overwrite=False, size_hint=2, execution="e1")
+    large = b"[" + b" " * (LARGE - 2) + b"]"
+    store.write_result("b1", "b", io.BytesIO(large), overwrite=False, execution="e2")
+    s3.put_object(Bucket=BUCKET, Key="b1/c.json", Body=b"{}")
+    # When asked / Then each names its execution, and one written by another tool none
+    assert [store.written_by("b1", job) for job in ("a", "b", "c")] == ["e1", "e2", ""]
 
 
 def test_the_prefix_scopes_every_key(s3: Any) -> None:
@@ -154,9 +188,22 @@ def test_the_prefix_scopes_every_key(s3: Any) -> None:
         assert key == "exports/b1/a/m.png"
         assert read(s3, "exports/b1/a.json") == b"{}"
         assert s3.head_object(Bucket=BUCKET, Key=key)["ContentType"] == "image/png"
-        assert store.exported_job_ids("b1") == {"a"}
+        assert set(store.exported_among("b1", ["a", "z"])) == {"a"}
     finally:
         store.close()
+
+
+def test_a_create_only_write_puts_no_condition_on_later_writes_of_its_key(
+    s3: Any, store: ResultStore
+) -> None:
+    # Given a large result written create-only by the store (one per container: a warm
+    # container keeps it from run to run)
+    store.write_result("b1", "a", io.BytesIO(b"[" + b" " * (LARGE - 2) + b"]"), overwrite=False)
+    # When a later run writes the same job's large result with overwrite, through that store
+    body = b"{" + b" " * (LARGE - 2) + b"}"
+    store.write_result("b1", "a", io.BytesIO(body), overwrite=True)
+    # Then it replaced the first: the create-only condition went with the write it was for
+    assert read(s3, "b1/a.json") == body
 
 
 def test_overwrite_replaces_a_large_object(s3: Any, store: ResultStore) -> None:

@@ -1,8 +1,10 @@
 import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters import SecretsProvider, base
 
 from playment_exporter.api_key import _reason, api_key_from_secret_string, read_api_key
 from playment_exporter.errors import PlaymentAuthError
@@ -27,17 +29,42 @@ def test_an_unusable_secret_is_an_auth_error_that_names_the_secret(stored: str) 
         assert stored not in str(raised.value)
 
 
-def test_the_key_is_cached_for_five_minutes(secrets) -> None:
-    # Given a secret in Secrets Manager, read once
+@pytest.fixture
+def move_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Moves the clock Powertools' parameter cache reads (``datetime.now()``) on by hand."""
+    moved = timedelta()
+
+    class MovedClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + moved
+
+    monkeypatch.setattr(base, "datetime", MovedClock)
+
+    def move(seconds: float) -> None:
+        nonlocal moved
+        moved += timedelta(seconds=seconds)
+
+    return move
+
+
+def test_the_key_is_cached_for_five_minutes(monkeypatch, secrets, move_clock) -> None:
+    # Given Powertools' default cache lifetime at 5 seconds (its default in Powertools 2, and
+    # what a deployment may set for other parameters), and a secret in Secrets Manager, read once
+    monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "5")
     arn = secrets.create_secret(Name="k", SecretString='{"api_key": "first"}')["ARN"]
     container_provider = SecretsProvider(boto3_client=secrets)
     assert read_api_key(container_provider, arn) == "first"
-    # When the secret changes and is read again within five minutes, by the same container
+    # When the secret changes and is read again just within five minutes, by the same container
     secrets.put_secret_value(SecretId=arn, SecretString="second")
+    move_clock(299)
     # Then the cached value is served: one Secrets Manager call per container per 5 minutes
     assert read_api_key(container_provider, arn) == "first"
     # And another container (its own provider) reads the new value
     assert read_api_key(SecretsProvider(boto3_client=secrets), arn) == "second"
+    # And once five minutes are up, so does the first container: a rotated key is picked up
+    move_clock(3)
+    assert read_api_key(container_provider, arn) == "second"
 
 
 def test_a_secret_with_no_value_yet_says_what_to_do(secrets) -> None:

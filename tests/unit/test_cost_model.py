@@ -8,6 +8,7 @@ import pytest
 
 from playment_bench.cost import (
     PRICES_CHECKED_ON,
+    S3_STANDARD_PER_GET,
     S3_STANDARD_PER_PUT,
     SFN_STANDARD_PER_TRANSITION,
     CostEstimate,
@@ -15,6 +16,7 @@ from playment_bench.cost import (
     deployed_sizes,
     estimate,
     format_estimate,
+    path_loops,
     success_path,
     transition_paths,
 )
@@ -37,31 +39,120 @@ def _other_lines(result: CostEstimate) -> list[tuple[str, str, str, float]]:
     ]
 
 
-def test_transitions_counted_from_the_definition_match_a_hand_count() -> None:
-    # Given the deployed definition, counted by hand: the parent enters ListPages, AnyPages
-    # (Default: there are pages), FetchPages, WriteReport, Verdict (Default: complete) and
-    # ExportComplete; each child enters FetchPage, and the distributed Map bills its start.
-    hand_parent = (
-        "ListPages",
-        "AnyPages",
-        "FetchPages",
-        "WriteReport",
-        "Verdict",
-        "ExportComplete",
-    )
-    hand_child = ("FetchPage",)
+def _small_steps(**changes: Any) -> CostInputs:
+    """Listing steps of 1,000 jobs, so a small export runs the loop a few times."""
+    return _inputs(deployed=replace(deployed_sizes(), listing_step_jobs=1_000), **changes)
 
+
+def test_the_parent_is_read_as_states_entered_once_and_two_loops() -> None:
+    # Given the deployed definition, read by hand: BeginListing, then ListPages, AnyPages
+    # (Default: there are pages), FetchPages and MoreToList, which loops back to ListPages
+    # while the cursor is not null; then BeginReport, then WriteReport and ReportDone, which
+    # loops back to WriteReport while there is progress; then Verdict (Default: complete) and
+    # ExportComplete. Each child enters FetchPage; the distributed Map bills its start.
     # When the model walks the definition
     paths = transition_paths()
 
-    # Then it finds the same states, and 1,000,000 jobs (10,000 pages) cost 6 + 10,000 x 2
-    assert paths.parent == hand_parent
-    assert paths.child == hand_child
-    assert paths.standard(pages=10_000) == 20_006
-    assert paths.express(pages=10_000) == 10_006
-    step_functions = estimate(_inputs()).line("Step Functions", "transitions (STANDARD children)")
-    assert step_functions.dollars == pytest.approx(20_006 * SFN_STANDARD_PER_TRANSITION)
-    assert step_functions.dollars == pytest.approx(0.50015)
+    # Then it finds the same states, in the same roles
+    assert paths.once == ("BeginListing", "BeginReport", "Verdict", "ExportComplete")
+    assert paths.listing == ("ListPages", "AnyPages", "FetchPages", "MoreToList")
+    assert paths.report == ("WriteReport", "ReportDone")
+    assert paths.child == ("FetchPage",)
+    # and per execution: 4 once, 4 per listing step, 2 per report step, 2 per page
+    assert paths.standard(pages=10, listing_steps=3, report_steps=2) == 4 + 12 + 4 + 20
+    assert paths.express(pages=10, listing_steps=3, report_steps=2) == 4 + 12 + 4 + 10
+    # and its history: 2 + 4 states of 2 events, per listing step a Task (5), two Choices (2)
+    # and the Map (4), per report step a Task and a Choice
+    assert paths.history_events(listing_steps=3, report_steps=2) == 10 + 3 * 13 + 2 * 7
+
+
+def test_an_export_of_2500_jobs_in_three_listing_steps_matches_a_hand_count() -> None:
+    # Given 2,500 jobs in one batch, steps of 1,000 jobs, MapMaxConcurrency 40: chunks of
+    # 1,000, 1,000 and 500 jobs, cut by page_size_for into pages of 25 (40 pages) and of 13
+    # (39 pages: ceil(500 / 13)): 119 pages, read by one report step
+    result = estimate(_small_steps(jobs=2_500))
+
+    # Then the layout is the hand's
+    assert result.layout.chunk_jobs == (1_000, 1_000, 500)
+    assert result.layout.page_sizes == (25, 25, 13)
+    assert result.pages == 119
+    assert (result.listing_steps, result.report_steps) == (3, 1)
+    # transitions: 4 once + 3 x 4 + 1 x 2 + 119 x 2 = 256
+    transitions = result.line("Step Functions", "transitions (STANDARD children)")
+    assert transitions.quantity == "256 transitions"
+    assert transitions.dollars == pytest.approx(256 * SFN_STANDARD_PER_TRANSITION)
+    # invocations: 119 FetchResult + 3 ListPages + 1 WriteReport
+    assert result.line("Lambda requests", "invocations").quantity == "123 invocations"
+    # PUTs: 2,500 results + 119 page outcomes + 3 x (manifest, listing outcome, 2 ResultWriter
+    # files) + batches.json + report.json = 2,633
+    assert result.line("S3 PUT", "PutObject").quantity == "2,633 PUT"
+    # LISTs: one per step for its batch + one per chunk of page outcomes = 6; GETs: 3 by the
+    # ItemReader, 2 batch-plan reads by steps 2 and 3, 3 x 2 by the report (manifest, settled
+    # jobs), 119 page outcomes, the batch plan once more = 131
+    other = result.line("S3 other", "LIST + GET")
+    assert other.quantity == "6 LIST + 131 GET"
+    assert other.dollars == pytest.approx(6 * S3_STANDARD_PER_PUT + 131 * S3_STANDARD_PER_GET)
+
+
+def test_a_million_jobs_take_twenty_listing_steps_of_200_pages_of_250() -> None:
+    # Given 1,000,000 jobs and the template's ListingStepJobs (50,000): 20 steps, each of 200
+    # pages of 250 (PAGE_SIZE), 4,000 pages in one report step (at most 5,000 pages)
+    result = estimate(_inputs())
+
+    # Then: 4 + 20 x 4 + 1 x 2 + 4,000 x 2 = 8,086 transitions
+    assert result.layout.chunk_pages == (200,) * 20
+    assert (result.listing_steps, result.report_steps, result.pages) == (20, 1, 4_000)
+    step_functions = result.line("Step Functions", "transitions (STANDARD children)")
+    assert step_functions.dollars == pytest.approx(8_086 * SFN_STANDARD_PER_TRANSITION)
+    assert result.history_events == 10 + 20 * 13 + 7
+
+
+def test_the_report_takes_a_step_per_5000_pages() -> None:
+    # Given 2,000,000 jobs: 40 steps of 200 pages, 8,000 pages
+    result = estimate(_inputs(jobs=2 * MILLION))
+
+    # Then two report steps, and 4 + 40 x 4 + 2 x 2 + 8,000 x 2 = 16,168 transitions
+    assert (result.listing_steps, result.report_steps, result.pages) == (40, 2, 8_000)
+    assert result.line("Step Functions", "transitions (STANDARD children)").quantity == (
+        "16,168 transitions"
+    )
+    assert result.line("Lambda requests", "invocations").quantity == "8,042 invocations"
+
+
+def test_a_step_lists_whole_playment_pages_across_batches() -> None:
+    # Given 2,500 jobs in two batches of 1,250 and steps of 1,000 jobs: step 1 lists 1,000 of
+    # batch 1; step 2 its last 250 and then 800 of batch 2 (pages of 100 until it has 1,000:
+    # 250 + 800 = 1,050); step 3 the last 450
+    result = estimate(_small_steps(jobs=2_500, batches_per_execution=2))
+
+    # Then the steps' jobs and the batches each lists from are the hand's
+    assert result.layout.chunk_jobs == (1_000, 1_050, 450)
+    assert result.layout.chunk_batches == (1, 2, 1)
+    # pages: 40 of 25; 27 of ceil(1,050 / 40) = 27 jobs, per batch piece: 10 + 30 = 40;
+    # 12 of 450 / 40 -> 12 jobs: ceil(450 / 12) = 38
+    assert result.layout.page_sizes == (25, 27, 12)
+    assert result.layout.chunk_pages == (40, 40, 38)
+
+
+def test_loops_are_found_where_a_choice_leads_back() -> None:
+    # Given a machine: A, then B and C looping back to B, then D
+    machine = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Task", "Resource": "x", "Next": "C"},
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.more", "BooleanEquals": True, "Next": "B"}],
+                "Default": "D",
+            },
+            "D": {"Type": "Succeed"},
+        },
+    }
+    # When its path and loops are read / Then the loop is B, C and the path goes on to D
+    path = success_path(machine)
+    assert path == ("A", "B", "C", "D")
+    assert path_loops(machine, path) == (("B", "C"),)
 
 
 def test_a_choice_is_followed_by_its_default_and_a_path_may_not_end_in_fail() -> None:
@@ -83,11 +174,12 @@ def test_s3_puts_for_a_million_jobs_at_one_put_each_cost_five_dollars() -> None:
     with_results = estimate(_inputs(s3_puts_per_job=1.0)).line("S3 PUT", "PutObject")
     without = estimate(_inputs(s3_puts_per_job=0.0)).line("S3 PUT", "PutObject")
 
-    # Then the results' PUTs cost exactly $5.00, and the line adds 10,000 outcome objects
-    # and the execution's manifest, listing outcome, report and two ResultWriter files
+    # Then the results' PUTs cost exactly $5.00, and the line adds 4,000 outcome objects, per
+    # listing step (20) a manifest, a listing outcome and two ResultWriter files, and the
+    # execution's batch plan and report
     assert with_results.dollars - without.dollars == pytest.approx(5.00, abs=1e-9)
-    assert with_results.quantity == "1,010,005 PUT"
-    assert with_results.dollars == pytest.approx(1_010_005 * S3_STANDARD_PER_PUT)
+    assert with_results.quantity == "1,004,082 PUT"
+    assert with_results.dollars == pytest.approx(1_004_082 * S3_STANDARD_PER_PUT)
 
 
 def test_doubling_the_page_duration_doubles_fetch_result_compute() -> None:
@@ -95,8 +187,8 @@ def test_doubling_the_page_duration_doubles_fetch_result_compute() -> None:
     once = estimate(_inputs(fetch_page_seconds=2.0)).line("Lambda compute", "FetchResult")
     twice = estimate(_inputs(fetch_page_seconds=4.0)).line("Lambda compute", "FetchResult")
 
-    # Then FetchResult's compute doubles: 10,000 pages x 2 s x 0.5 GB = 10,000 GB-s, then 20,000
-    assert once.dollars == pytest.approx(10_000 * 0.0000133334)
+    # Then FetchResult's compute doubles: 4,000 pages x 2 s x 0.5 GB = 4,000 GB-s, then 8,000
+    assert once.dollars == pytest.approx(4_000 * 0.0000133334)
     assert twice.dollars == pytest.approx(2 * once.dollars)
 
 
@@ -129,9 +221,9 @@ def test_express_and_standard_children_differ_in_the_step_functions_line_only() 
     assert standard.by_service()["Step Functions"] != express.by_service()["Step Functions"]
     assert standard.other_child_type == express.lines[0]
     assert express.other_child_type == standard.lines[0]
-    # 10,006 transitions + 10,000 requests + 10,000 x 2 s x 64 MB of duration
+    # 4,086 transitions + 4,000 requests + 4,000 x 2 s x 64 MB of duration
     assert express.by_service()["Step Functions"] == pytest.approx(
-        10_006 * 0.025 / 1_000 + 10_000 * 1e-6 + 10_000 * 2.0 * 0.0625 * 0.00001667
+        4_086 * 0.025 / 1_000 + 4_000 * 1e-6 + 4_000 * 2.0 * 0.0625 * 0.00001667
     )
 
 
@@ -160,15 +252,37 @@ def test_memory_sizes_come_from_the_function_else_from_globals(tmp_path: Path) -
     assert (deployed.fetch_result.memory_mb, deployed.list_pages.memory_mb) == (512, 256)
 
 
-def test_a_listing_past_its_timeout_is_flagged_and_the_table_says_when_prices_were_read() -> None:
-    # Given 1,000,000 jobs listed at 0.15 s per 100: 1,500 s in one execution, 750 s in two
-    one = estimate(_inputs(executions=1))
-    two = estimate(_inputs(executions=2))
+def test_a_listing_step_past_its_timeout_is_flagged_whatever_the_export_size() -> None:
+    # Given steps of 50,000 jobs listed at 2 s per 100 (1,000 s a step, past 900 s) and at
+    # 1.5 s (750 s); and a million jobs at 0.15 s (75 s a step)
+    slow = estimate(_inputs(list_seconds_per_100_jobs=2.0))
+    fine = estimate(_inputs(list_seconds_per_100_jobs=1.5))
+    ten_times = estimate(_inputs(jobs=10 * MILLION))
 
-    # Then only the single execution is flagged, and the table shows the price date
-    assert any("ListPages would run 1,500 s" in text for text in one.warnings)
-    assert two.warnings == ()
-    table = format_estimate(one)
+    # Then only the slow listing is flagged: a step's time no longer grows with the export
+    assert any("ListPages would run 1,000 s" in text for text in slow.warnings)
+    assert fine.warnings == ()
+    assert ten_times.warnings == ()
+    table = format_estimate(slow)
     assert f"checked {PRICES_CHECKED_ON}" in table
     assert "Per 1,000,000 jobs" in table
     assert "WARNING: ListPages" in table
+
+
+def test_an_execution_past_its_history_limit_is_flagged() -> None:
+    # Given steps of 1,000 jobs and 2,000,000 jobs: 2,000 listing steps of 13 events each
+    result = estimate(_small_steps(jobs=2 * MILLION))
+
+    # Then the 26,000-odd events are past the 25,000 a STANDARD execution may log
+    assert result.history_events > 25_000
+    assert any("history events" in text for text in result.warnings)
+    assert estimate(_inputs(jobs=2 * MILLION)).warnings == ()
+
+
+def test_a_million_jobs_cost_at_most_five_dollars_fifty_on_the_assumed_inputs() -> None:
+    # Given the inputs make bench assumes when it measures nothing: 2 s per 100 jobs fetched,
+    # pages of 250
+    result = estimate(_inputs(fetch_page_seconds=5.0))
+
+    # Then the total stays under $5.50 per million jobs, $5.00 of it the results' PUTs
+    assert result.per_million_jobs <= 5.50

@@ -36,8 +36,10 @@ def test_list_pages_writes_the_manifest_and_returns_totals_only(invoke, s3, simu
     # And the manifest in S3 holds exactly those jobs, in pages of that size
     manifest = read_json(s3, result["manifest_key"])
     assert [len(item["job_ids"]) for item in manifest] == [96, 96, 31, 96, 64]
-    listing = read_json(s3, "_exports/sample-execution/outcomes/listing/batch-a.json")
-    assert {o["reason"] for o in listing["outcomes"]} == {"not_completed"}
+    settled = read_json(s3, "_exports/sample-execution/outcomes/listing/000000.json")
+    assert {o["reason"] for page in settled for o in page["outcomes"]} == {"not_completed"}
+    # And the listing is done in one step: no cursor to resume from
+    assert (result["cursor"], result["chunks"]) == (None, 1)
     # And the simulator was asked for the list pages only
     assert simulator.stats.requests["list"] == 3 + 2
     assert simulator.stats.requests["job"] == 0
@@ -99,7 +101,7 @@ def test_fetch_result_exports_its_page_and_records_outcomes(invoke, s3, simulato
         assert hashlib.sha256(body).hexdigest() == simulator.catalog.body_sha256(
             "demo-project", job_id
         )
-    outcome = read_json(s3, "_exports/sample-execution/outcomes/pages/batch-a/000000.json")
+    outcome = read_json(s3, "_exports/sample-execution/outcomes/pages/00000000.json")
     assert [o["status"] for o in outcome["outcomes"]] == ["exported"] * 3 + ["skipped"]
     # And the key is in no log line
     assert API_KEY not in capsys.readouterr().out
@@ -107,11 +109,10 @@ def test_fetch_result_exports_its_page_and_records_outcomes(invoke, s3, simulato
 
 def test_write_report_counts_a_page_without_outcome_as_failed(invoke, s3) -> None:
     # Given a manifest of two pages, only the first of which recorded its outcome
-    invoke("list_pages", load_event("list-pages.json"))
-    manifest = read_json(s3, "_exports/sample-execution/pages.json")
+    listing = invoke("list_pages", load_event("list-pages.json"))
+    manifest = read_json(s3, "_exports/sample-execution/manifests/000000.json")
     first_page = {"execution": "sample-execution", "overwrite": False, "page": manifest[0]}
     invoke("fetch_result", first_page)
-    listing = {**load_event("write-report.json")["listing"], "pages": len(manifest)}
     # When WriteReport runs
     result = invoke("write_report", {"execution": "sample-execution", "listing": listing})
     # Then the jobs of every page without an outcome are failed, the run is not complete,
@@ -129,11 +130,14 @@ def test_write_report_counts_a_page_without_outcome_as_failed(invoke, s3) -> Non
 
 
 def test_write_report_on_the_sample_event_after_a_full_page(invoke, s3) -> None:
-    # Given the sample page exported and a one-page manifest
+    # Given the sample page exported, a one-page manifest, and the batch plan
     page = load_event("fetch-result.json")
+    prefix = "_exports/sample-execution/"
     s3.put_object(
-        Bucket=BUCKET, Key="_exports/sample-execution/pages.json", Body=json.dumps([page["page"]])
+        Bucket=BUCKET, Key=prefix + "manifests/000000.json", Body=json.dumps([page["page"]])
     )
+    s3.put_object(Bucket=BUCKET, Key=prefix + "outcomes/listing/000000.json", Body=b"[]")
+    s3.put_object(Bucket=BUCKET, Key=prefix + "batches.json", Body=b'{"batch_ids": ["batch-a"]}')
     invoke("fetch_result", page)
     # When WriteReport runs on its sample event
     result = invoke("write_report", load_event("write-report.json"))
@@ -153,12 +157,18 @@ def test_list_pages_takes_every_batch_with_completed_jobs(invoke, s3, start_simu
     # Given a project of four batches, one of them empty, exported with all_batches
     catalog = sample_catalog("proj", {"b1": 120, "b2": 30, "empty": 0, "b4": 5})
     simulator = start_simulator(catalog)
-    event = {"execution": "all-batches", "input": {"project_id": "proj", "all_batches": True}}
+    event = {
+        **load_event("list-pages.json"),
+        "execution": "all-batches",
+        "input": {"project_id": "proj", "all_batches": True},
+    }
     # When ListPages runs
     result = invoke("list_pages", event, PLAYMENT_API_URL=simulator.api_url)
     # Then the batches come from the project's details, the empty one left out and said so
-    assert result["batch_ids"] == ["b1", "b2", "b4"]
-    assert result["batches_left_out"] == [{"batch_id": "empty", "reason": "no completed jobs"}]
+    plan = read_json(s3, "_exports/all-batches/batches.json")
+    assert plan["batch_ids"] == ["b1", "b2", "b4"]
+    assert plan["left_out"] == [{"batch_id": "empty", "reason": "no completed jobs"}]
+    assert result["batches"] == 3
     assert result["jobs_listed"] == 155
     assert simulator.stats.requests["details"] == 1
     assert simulator.stats.requests["list"] == 2 + 1 + 1
@@ -173,7 +183,7 @@ def test_list_pages_takes_every_batch_with_completed_jobs(invoke, s3, start_simu
 )
 def test_all_batches_is_checked_like_any_field(invoke, simulator, bad_input, field) -> None:
     # Given all_batches mixed with batch IDs, or not a boolean
-    event = {"execution": "x", "input": bad_input}
+    event = {**load_event("list-pages.json"), "execution": "x", "input": bad_input}
     # When ListPages runs / Then InvalidInput names the field, and nothing was asked
     with pytest.raises(InvalidInput) as raised:
         invoke("list_pages", event)
@@ -278,7 +288,7 @@ def test_fetch_result_keeps_its_safety_margin(invoke, s3, simulator) -> None:
     result = invoke("fetch_result", load_event("fetch-result.json"), timeout_s=20)
     # Then no job is started: each fails as deadline_exceeded, and nothing was asked
     assert (result["exported"], result["failed"]) == (0, 4)
-    outcome = read_json(s3, "_exports/sample-execution/outcomes/pages/batch-a/000000.json")
+    outcome = read_json(s3, "_exports/sample-execution/outcomes/pages/00000000.json")
     assert {o["error_code"] for o in outcome["outcomes"]} == {"deadline_exceeded"}
     assert sum(simulator.stats.requests.values()) == 0
 
@@ -286,9 +296,10 @@ def test_fetch_result_keeps_its_safety_margin(invoke, s3, simulator) -> None:
 def test_write_report_publishes_failures_and_logs_the_summary(invoke, s3, printed) -> None:
     # Given a one-page manifest with no outcome (its 4 jobs count as failed)
     page = load_event("fetch-result.json")["page"]
-    s3.put_object(
-        Bucket=BUCKET, Key="_exports/sample-execution/pages.json", Body=json.dumps([page])
-    )
+    prefix = "_exports/sample-execution/"
+    s3.put_object(Bucket=BUCKET, Key=prefix + "manifests/000000.json", Body=json.dumps([page]))
+    s3.put_object(Bucket=BUCKET, Key=prefix + "outcomes/listing/000000.json", Body=b"[]")
+    s3.put_object(Bucket=BUCKET, Key=prefix + "batches.json", Body=b'{"batch_ids": ["batch-a"]}')
     # When WriteReport runs
     result = invoke("write_report", load_event("write-report.json"))
     # Then the failures are a metric, and the summary is logged with the execution
@@ -308,13 +319,13 @@ def test_list_pages_publishes_what_it_planned(invoke, printed) -> None:
     # Then the jobs listed and the pages planned are metrics, and the plan is logged
     logs, metrics = emitted(printed())
     assert metrics == {"JobsListed": ([430.0], "Count"), "PagesPlanned": ([5.0], "Count")}
-    [planned] = [log for log in logs if log["message"] == "export planned"]
+    [planned] = [log for log in logs if log["message"] == "listing step done"]
     assert (planned["execution"], planned["project_id"], planned["pages"]) == (
         "sample-execution",
         "demo-project",
         result["pages"],
     )
-    assert "batch_ids" not in planned
+    assert "cursor" not in planned
 
 
 def test_list_pages_stops_retrying_before_its_time_runs_out(invoke, start_simulator) -> None:

@@ -42,13 +42,13 @@ def test_between_the_bounds_the_pages_are_the_fewest_jobs_each_child_can_take(
 
 @pytest.mark.parametrize(
     ("jobs", "max_concurrency"),
-    [(10_000, 40), (4_000, 40), (3_961, 40), (5_000_000, 10_000), (101, 1)],
+    [(10_000, 40), (50_000, 40), (9_961, 40), (12_500_000, 10_000), (251, 1)],
 )
-def test_a_large_export_keeps_pages_of_100(jobs: int, max_concurrency: int) -> None:
+def test_a_large_export_keeps_pages_of_250(jobs: int, max_concurrency: int) -> None:
     # Given an export with at least as many jobs as the allowed children can take in
-    # pages of 100 (or barely fewer)
-    # When the page size is chosen / Then it is 100, the cheapest per job
-    assert page_size_for(jobs, max_concurrency) == PAGE_SIZE == 100
+    # pages of 250 (or barely fewer)
+    # When the page size is chosen / Then it is 250, the cheapest per job
+    assert page_size_for(jobs, max_concurrency) == PAGE_SIZE == 250
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,8 @@ from pydantic import ValidationError
 from exporter_runtime.settings import ListPagesSettings
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingSummary
+from playment_exporter.report import ReportSummary
+from playment_exporter.run_records import RunRecords
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -313,18 +315,31 @@ def test_a_child_workflow_never_fails(asl: dict[str, Any]) -> None:
     assert not [s for s in states.values() if s["Type"] == "Fail"]
 
 
+def _choice(state: dict[str, Any]) -> tuple[str, str, Any, str]:
+    """A Choice state with one rule: (variable, operator, operand, next state)."""
+    assert state["Type"] == "Choice"
+    (rule,) = state["Choices"]
+    ((operator, operand),) = [(k, v) for k, v in rule.items() if k not in {"Variable", "Next"}]
+    return rule["Variable"], operator, operand, rule["Next"]
+
+
 def test_a_failed_map_run_still_ends_in_the_report(asl: dict[str, Any]) -> None:
-    # Given the Map state, and what WriteReport reads from its input
-    fetch_pages = asl["States"]["FetchPages"]
+    # Given the Map state, the states after it, and what WriteReport reads from its input
+    states = asl["States"]
+    fetch_pages = states["FetchPages"]
     assert fetch_pages["Type"] == "Map"
-    report_payload = asl["States"]["WriteReport"]["Parameters"]["Payload"]
+    report_payload = states["WriteReport"]["Parameters"]["Payload"]
 
     # Then whatever fails the Map itself (ItemReader, ResultWriter, a child failed by an
-    # error its own States.ALL cannot catch) is caught and sent on to WriteReport
+    # error its own States.ALL cannot catch) is caught and sent on, as a Map that ended well
+    # is, to MoreToList: the next listing step, or the report once the listing is done
     (catcher,) = fetch_pages["Catch"]
     assert catcher["ErrorEquals"] == ["States.ALL"]
-    assert catcher["Next"] == "WriteReport" == fetch_pages["Next"]
-    # And the error is put beside the listing, never over it or over the whole input
+    assert catcher["Next"] == "MoreToList" == fetch_pages["Next"]
+    assert _choice(states["MoreToList"])[3] == "ListPages"
+    assert states["MoreToList"]["Default"] == "BeginReport"
+    assert states["BeginReport"]["Next"] == "WriteReport"
+    # And the error is put beside the listing, never over it, the concurrency or the report
     result_path = catcher["ResultPath"]
     assert re.fullmatch(r"\$\.[a-z_]+", result_path), result_path
     assert result_path not in {"$.listing", "$.max_concurrency", "$.report"}
@@ -332,6 +347,81 @@ def test_a_failed_map_run_still_ends_in_the_report(asl: dict[str, Any]) -> None:
     # And the Comment says why, for whoever reads the definition
     assert "Catch" in fetch_pages["Comment"]
     assert "States.Runtime" in fetch_pages["Comment"]
+
+
+def test_the_listing_loops_until_its_cursor_comes_back_null(asl: dict[str, Any]) -> None:
+    # Given the states from the start to the report
+    states = asl["States"]
+    begin, list_pages = states["BeginListing"], states["ListPages"]
+    payload = list_pages["Parameters"]["Payload"]
+
+    # Then the execution starts with the input as the listing's request and no cursor
+    assert asl["StartAt"] == "BeginListing"
+    assert begin["Type"] == "Pass"
+    assert begin["Parameters"] == {"listing": {"request.$": "$", "cursor": None}}
+    assert begin["Next"] == "ListPages"
+    # And every ListPages step gets the request, the execution's name and start time (results
+    # written since are this execution's), and the cursor where the previous step stopped
+    assert payload == {
+        "input.$": "$.listing.request",
+        "execution.$": "$$.Execution.Name",
+        "started_at.$": "$$.Execution.StartTime",
+        "cursor.$": "$.listing.cursor",
+    }
+    # And its result replaces the whole state: the new listing (request and cursor included)
+    # takes the previous one's place, and the state stays the same size whatever the loop count
+    assert list_pages["ResultSelector"]["listing.$"] == "$.Payload"
+    assert list_pages.get("ResultPath", "$") == "$"
+    assert "OutputPath" not in list_pages
+    assert list_pages["Next"] == "AnyPages"
+    # And a step with no page to fetch skips the Map, any other runs it
+    assert _choice(states["AnyPages"]) == ("$.listing.pages", "NumericEquals", 0, "MoreToList")
+    assert states["AnyPages"]["Default"] == "FetchPages"
+    # And MoreToList lists again while the cursor is not null, then goes on to the report
+    assert _choice(states["MoreToList"]) == ("$.listing.cursor", "IsNull", False, "ListPages")
+    assert states["MoreToList"]["Default"] == "BeginReport"
+    # And every listing field the definition reads is one ListPages returns; the cursor always
+    # (null when done: a missing one would fail the Choice with States.Runtime)
+    read = {
+        match for text in _strings(asl) for match in re.findall(r"^\$\.listing\.([a-z_]+)$", text)
+    }
+    assert (
+        {"request", "cursor", "pages", "manifest_key"} <= read <= set(ListingSummary.model_fields)
+    )
+    assert ListingSummary.model_fields["cursor"].is_required()
+
+
+def test_the_report_loops_while_it_returns_progress(asl: dict[str, Any]) -> None:
+    # Given the states from the end of the listing to the verdict
+    states = asl["States"]
+    begin, write_report = states["BeginReport"], states["WriteReport"]
+    selector = write_report["ResultSelector"]
+
+    # Then the first report step starts with no progress, under $.report, beside the listing
+    assert begin["Type"] == "Pass"
+    assert (begin["Result"], begin["ResultPath"]) == ({"progress": None}, "$.report")
+    assert begin["Next"] == "WriteReport"
+    # And each step gets the listing and the progress so far, and puts its own under $.report
+    assert write_report["Parameters"]["Payload"] == {
+        "execution.$": "$$.Execution.Name",
+        "listing.$": "$.listing",
+        "progress.$": "$.report.progress",
+    }
+    assert write_report["ResultPath"] == "$.report"
+    assert selector["progress.$"] == "$.Payload.progress"
+    # And the result keeps only fields WriteReport returns (ReportSummary), all of them
+    assert {value.removeprefix("$.Payload.") for value in selector.values()} == set(
+        ReportSummary.model_fields
+    )
+    assert all(key == value.removeprefix("$.Payload.") + ".$" for key, value in selector.items())
+    # And ReportDone calls WriteReport again while progress is not null, then the verdict
+    assert write_report["Next"] == "ReportDone"
+    assert _choice(states["ReportDone"]) == ("$.report.progress", "IsNull", False, "WriteReport")
+    assert states["ReportDone"]["Default"] == "Verdict"
+    # And the last step's summary (no progress) is what the verdict reads
+    variables = {choice["Variable"] for choice in states["Verdict"]["Choices"]}
+    assert variables == {"$.report.auth_failed", "$.report.complete"}
+    assert ReportSummary.model_fields["progress"].default is None
 
 
 def test_the_map_concurrency_comes_from_the_map_max_concurrency_parameter(
@@ -873,10 +963,33 @@ def test_the_sample_execution_inputs_are_valid(name: str) -> None:
     assert request.batch_ids or request.all_batches
 
 
+def test_the_sample_list_pages_event_is_the_first_listing_step() -> None:
+    # Given the sample ListPages event
+    event = json.loads((EVENTS / "list-pages.json").read_text(encoding="utf-8"))
+
+    # Then it is what BeginListing makes ListPages send first: a valid input and no cursor
+    assert event["cursor"] is None
+    assert ExportRequest.from_input(event["input"]).project_id == "demo-project"
+    # And the start time is written as Step Functions writes $$.Execution.StartTime
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["started_at"])
+
+
 def test_the_sample_write_report_event_carries_a_listing_as_list_pages_returns_it() -> None:
     # Given the sample WriteReport event
-    listing = json.loads((EVENTS / "write-report.json").read_text(encoding="utf-8"))["listing"]
+    event = json.loads((EVENTS / "write-report.json").read_text(encoding="utf-8"))
+    listing = event["listing"]
 
-    # When its listing is read as ListPages' result / Then it has every field, nothing more
+    # When its listing is read as ListPages' result
     summary = ListingSummary.model_validate(listing)
-    assert summary.model_dump().keys() == listing.keys() | {"batches_left_out"}
+
+    # Then it has every field, nothing more, as ListPages returns them
+    assert summary.model_dump(mode="json") == listing
+    # And it is the last listing step's (no cursor), and its manifest is where RunRecords puts it
+    assert summary.cursor is None
+    assert summary.chunks == summary.chunk + 1
+    records = RunRecords(None, summary.bucket, summary.execution)
+    assert summary.manifest_key == records.manifest_key(summary.chunk)
+    assert ExportRequest.from_input(summary.request).project_id == summary.project_id
+    # And it is the first report step's event, as BeginReport makes it: no progress yet
+    assert event["progress"] is None
+    assert event["execution"] == summary.execution

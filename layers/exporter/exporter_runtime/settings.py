@@ -26,3 +26,7 @@ class ListPagesSettings(ExporterSettings):
     that a small export keeps that many children busy (``page_size_for``)."""
 
     map_max_concurrency: int = Field(default=40, ge=1, le=10_000)
+    # The template's ListingStepJobs: jobs listed per step of the listing loop.
+    listing_step_jobs: int = Field(default=50_000, ge=1, le=1_000_000)
+    # The template's FullListingDays: an unchanged batch is listed again after this long.
+    full_listing_days: int = Field(default=7, ge=1, le=365)

@@ -61,6 +61,16 @@ class ProjectBatch(_Lenient):
     name: str = ""
     total_jobs: int | None = None
     completed_jobs: int | None = None
+    completed_frames: int | None = None
+    annotations: int | None = None
+    status: str | None = None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The details that change when the batch's jobs do (not always: one job reopened
+        while another completes leaves them as they were; hence the periodic full listing)."""
+        return self.model_dump(
+            include={"total_jobs", "completed_jobs", "completed_frames", "annotations", "status"}
+        )
 
 
 class ProjectDetails(_Lenient):

@@ -114,6 +114,7 @@ def export_job(
                     body,
                     overwrite=overwrite,
                     size_hint=body.expected_length,
+                    execution=page.execution,
                 )
                 return JobOutcome.exported(job_id, body.bytes_read)
         raise AssertionError("unreachable: tenacity re-raises the last error")

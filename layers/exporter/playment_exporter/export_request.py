@@ -5,7 +5,8 @@ The same input comes from the console, the API body, the schedule and the comman
 or ``{"project_id": "P", "all_batches": true}`` for every batch of the project that has
 completed jobs, as the project's details list them when the export runs. With
 ``"include_referenced": true`` the files a result points at (segmentation masks, point
-clouds) are exported beside it.
+clouds) are exported beside it. ``"full_listing": true`` lists every batch of an
+``all_batches`` export, even those whose details say nothing changed (``batch_history``).
 """
 
 from typing import Any, Self
@@ -16,7 +17,15 @@ from playment_exporter.errors import InvalidInput
 from playment_exporter.ids import validate_id
 
 KNOWN_FIELDS = frozenset(
-    {"project_id", "batch_ids", "batch_id", "all_batches", "overwrite", "include_referenced"}
+    {
+        "project_id",
+        "batch_ids",
+        "batch_id",
+        "all_batches",
+        "overwrite",
+        "include_referenced",
+        "full_listing",
+    }
 )
 
 
@@ -28,6 +37,7 @@ class ExportRequest(BaseModel):
     all_batches: bool = False
     overwrite: bool = False
     include_referenced: bool = False
+    full_listing: bool = False
 
     @classmethod
     def from_input(cls, document: Any) -> Self:
@@ -45,6 +55,7 @@ class ExportRequest(BaseModel):
         options = {
             "overwrite": _flag(document, "overwrite"),
             "include_referenced": _flag(document, "include_referenced"),
+            "full_listing": _flag(document, "full_listing"),
         }
         if _flag(document, "all_batches"):
             named = sorted({"batch_id", "batch_ids"} & set(document))

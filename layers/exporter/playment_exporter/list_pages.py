@@ -1,40 +1,62 @@
-"""Plan an export: page through each batch and write the manifest of jobs left to fetch.
+"""Plan an export in bounded steps: each step lists the next chunk of jobs and writes its
+manifest, so that no invocation's time or memory grows with the batch or the project.
 
-With ``all_batches``, the batches are the project's, from its details, less those with no
-completed jobs. Jobs that need no call are settled here, from the listing alone: a job the
-list shows as not completed, a job already exported (unless overwriting), a job whose ID is
-not a safe key. Only the rest are cut into pages for the distributed Map, all of one size
-chosen once the whole export is listed (``page_size_for``). What comes back is totals only: the
-job IDs stay in S3, out of the 256 KiB state payload.
+The state machine loops: a listing step, then a distributed Map over that step's chunk, then
+the next listing step, until the cursor comes back empty. A step stops after ``step_jobs``
+listed jobs or at its deadline; the cursor (batch, page token, position) says where the next
+one resumes. The first step writes the export's batch plan (``batches.json``): with
+``all_batches``, the project's batches from its details, less those with no completed jobs.
+
+Jobs that need no call are settled here, from the listing alone: a job the list shows as not
+completed, a job already exported (unless overwriting), a job whose ID is not a safe key. A
+job this execution has already exported (listed twice across steps, or listed again after a
+refused token) is dropped, neither fetched nor counted again: S3 says when each result was
+written (``ResultStore.exported_among``), and one written since the execution started is ours.
+
+A page token carried from one step to the next is not documented to stay valid. If Playment
+refuses it, the batch is listed again from its first page; the jobs before the refused
+position were counted already and are only fetched if they have no result yet.
 """
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
 from playment_exporter.api_models import COMPLETED, ListedJob
-from playment_exporter.errors import InvalidInput
+from playment_exporter.batch_history import BatchHistory, unchanged_since
+from playment_exporter.errors import InvalidInput, PlaymentApiError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.ids import validate_id
 from playment_exporter.outcomes import JobOutcome, JobPage, PageOutcome, SkipReason
-from playment_exporter.playment_client import PlaymentClient
+from playment_exporter.playment_client import PlaymentClient, repeated_token
 from playment_exporter.result_store import ResultStore
-from playment_exporter.run_records import RunRecords
+from playment_exporter.run_records import BatchPlan, LeftOutBatch, RunRecords
 
-PAGE_SIZE = 100
+PAGE_SIZE = 250
 MIN_PAGE_SIZE = 10
+FULL_LISTING_DAYS = 7  # the template's FullListingDays
+STEP_JOBS = 50_000  # jobs listed per step, by default (the template's ListingStepJobs)
+MAX_TOKEN_RESTARTS = 3  # a batch whose carried tokens keep being refused fails after this
+REFUSED_TOKEN_CODE = "invalid_request_error"  # noqa: S105 - an error code: a refused page token
 
 
 def page_size_for(jobs_to_fetch: int, max_concurrency: int) -> int:
-    """Jobs per manifest page, one number for the whole export: enough pages to keep every
-    child the Map may run busy, within ``MIN_PAGE_SIZE`` and ``PAGE_SIZE``.
+    """Jobs per manifest page, one number for a listing step's chunk: enough pages to keep
+    every child the Map may run busy, within ``MIN_PAGE_SIZE`` and ``PAGE_SIZE``.
 
-    Pages of ``PAGE_SIZE`` leave a small export mostly idle (400 jobs: 4 pages for 40 allowed
+    Pages of ``PAGE_SIZE`` leave a small export mostly idle (400 jobs: 2 pages for 40 allowed
     children), so below ``PAGE_SIZE * max_concurrency`` jobs the pages shrink to one per
     child. The floor is there because a page costs the same whatever its size: a child
     workflow (2 billed transitions), a Lambda invoke and an outcome PUT, about $0.000055 at
     us-east-1 list prices, plus their latency. At 10 jobs that is about one more result PUT
     ($0.000005) per job, and a page still fills the default ``PageWorkers`` (8) threads;
     smaller pages would pay mostly for overhead. Large exports keep ``PAGE_SIZE``, the
-    cheapest per job.
+    cheapest per job: at 250 the per-page costs come to $0.22 per million jobs (at 100 they
+    were $0.55), and a page of 250 still takes a FetchResult call well under its timeout
+    (about 250 / PageWorkers x the time per job, with the page's deadline as the backstop).
     """
     if jobs_to_fetch < 0:
         raise ValueError(f"jobs_to_fetch must not be negative, got {jobs_to_fetch}")
@@ -44,22 +66,58 @@ def page_size_for(jobs_to_fetch: int, max_concurrency: int) -> int:
     return max(MIN_PAGE_SIZE, min(PAGE_SIZE, one_page_per_child))
 
 
-class LeftOutBatch(BaseModel):
-    batch_id: str
-    reason: str
+class ListingCursor(BaseModel):
+    """Where the listing stands between steps: small, carried in the execution's state."""
+
+    batch_index: int = 0  # into the batch plan
+    page_token: str = ""  # of that batch's next page ("" for its first)
+    listed_in_batch: int = 0  # jobs of that batch listed so far, in Playment's order
+    replay_until: int = 0  # after a refused token: jobs counted already, not settled again
+    restarts: int = 0  # refused tokens in this batch so far
+    chunk: int = 0  # the next step's chunk number
+    next_page: int = 0  # the next manifest page's number: unique in the execution
+
+    def next_batch(self) -> "ListingCursor":
+        return self.model_copy(
+            update={
+                "batch_index": self.batch_index + 1,
+                "page_token": "",
+                "listed_in_batch": 0,
+                "replay_until": 0,
+                "restarts": 0,
+            }
+        )
+
+    def restart_batch(self) -> "ListingCursor":
+        return self.model_copy(
+            update={
+                "page_token": "",
+                "listed_in_batch": 0,
+                "replay_until": max(self.replay_until, self.listed_in_batch),
+                "restarts": self.restarts + 1,
+            }
+        )
 
 
 class ListingSummary(BaseModel):
-    """ListPages' result, which the state machine carries to the Map and the report."""
+    """A listing step's result, which the state machine carries to the Map and the report.
+
+    ``cursor`` is where the next step resumes; ``None`` once every batch is listed, and then
+    ``chunks`` is the number of chunk manifests the report will read.
+    """
 
     execution: str
     bucket: str
     manifest_key: str
     project_id: str
-    batch_ids: list[str]
-    batches_left_out: list[LeftOutBatch] = []
+    request: dict[str, Any] = {}  # the execution's input, for the next step
     overwrite: bool
     include_referenced: bool = False
+    started_at: str
+    chunk: int
+    chunks: int
+    cursor: ListingCursor | None
+    batches: int
     pages: int
     page_size: int
     jobs_listed: int
@@ -74,89 +132,164 @@ def list_export_pages(
     request: ExportRequest,
     *,
     max_concurrency: int,
+    started_at: datetime,
+    cursor: ListingCursor | None = None,
+    step_jobs: int = STEP_JOBS,
+    history: BatchHistory | None = None,
+    full_listing_days: int = FULL_LISTING_DAYS,
     deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ListingSummary:
-    """List the export's batches, write the manifest and each batch's settled jobs to S3.
+    """List the next chunk of the export (the first, without a ``cursor``), settle what needs
+    no call, and write the chunk's manifest and settled outcomes to S3.
 
-    ``max_concurrency`` is the Map's (``MapMaxConcurrency``): it sizes the pages.
+    ``max_concurrency`` is the Map's (``MapMaxConcurrency``): it sizes the chunk's pages.
+    ``started_at`` is the execution's start: results written since are this execution's.
+    With ``history``, an ``all_batches`` export leaves out the batches unchanged since a clean
+    run less than ``full_listing_days`` ago (unless it overwrites or asks for a full listing).
     """
-    to_fetch: list[tuple[str, list[str]]] = []  # (batch, its job IDs), until the size is known
-    listed = settled = 0
-    batch_ids, left_out = (
-        _project_batches(client, request.project_id, deadline)
-        if request.all_batches
-        else (list(request.batch_ids), [])
+    if cursor is None:
+        plan = _plan_batches(
+            client,
+            request,
+            history,
+            started_at=started_at,
+            full_listing_days=full_listing_days,
+            deadline=deadline,
+        )
+        records.write_batch_plan(plan)
+        cursor = ListingCursor()
+    else:
+        plan = records.read_batch_plan()
+    chunk = _Chunk(request.project_id)
+    while cursor.batch_index < len(plan.batch_ids) and chunk.requested < step_jobs:
+        if chunk.requested and deadline is not None and clock() >= deadline:
+            break
+        batch_id = plan.batch_ids[cursor.batch_index]
+        try:
+            page = client.list_batch_page(
+                request.project_id, batch_id, cursor.page_token, deadline=deadline
+            )
+        except PlaymentApiError as error:
+            if error.code != REFUSED_TOKEN_CODE or not cursor.page_token:
+                raise
+            if cursor.restarts >= MAX_TOKEN_RESTARTS:
+                raise PlaymentApiError(
+                    REFUSED_TOKEN_CODE,
+                    f"batch {batch_id}: Playment refused a page token {cursor.restarts + 1} "
+                    "times; listing it again from its first page did not help",
+                ) from None
+            cursor = cursor.restart_batch()
+            continue
+        batch = chunk.batch(batch_id)
+        for job in page.jobs:
+            cursor = cursor.model_copy(update={"listed_in_batch": cursor.listed_in_batch + 1})
+            batch.add(job, counted_already=cursor.listed_in_batch <= cursor.replay_until)
+        token = page.next_page_token
+        if not page.jobs or not token:
+            cursor = cursor.next_batch()
+        elif token == cursor.page_token:
+            raise repeated_token(batch_id, token)
+        else:
+            cursor = cursor.model_copy(update={"page_token": token})
+    chunk.settle_exported(store, records.execution, started_at, overwrite=request.overwrite)
+    to_fetch = chunk.to_fetch()
+    page_size = page_size_for(sum(len(ids) for _, ids in to_fetch), max_concurrency)
+    manifest = _cut_pages(
+        request.project_id, records.execution, to_fetch, page_size, first=cursor.next_page
     )
-    for batch_id in batch_ids:
-        already = set() if request.overwrite else store.exported_job_ids(batch_id)
-        plan = _BatchPlan(request.project_id, batch_id, already)
-        for api_page in client.list_batch_pages(request.project_id, batch_id, deadline=deadline):
-            for job in api_page:
-                plan.add(job)
-        to_fetch.append((batch_id, plan.to_fetch))
-        records.write_listing_outcome(plan.settled_outcome())
-        listed += plan.listed
-        settled += len(plan.settled)
-    jobs_to_fetch = sum(len(job_ids) for _, job_ids in to_fetch)
-    page_size = page_size_for(jobs_to_fetch, max_concurrency)
-    manifest = [
-        page
-        for batch_id, job_ids in to_fetch
-        for page in _cut_pages(request.project_id, batch_id, job_ids, page_size)
-    ]
-    records.write_manifest(manifest)
+    number = cursor.chunk
+    records.write_chunk(number, manifest, chunk.settled_outcomes())
+    done = cursor.batch_index >= len(plan.batch_ids)
+    cursor = cursor.model_copy(
+        update={"chunk": number + 1, "next_page": cursor.next_page + len(manifest)}
+    )
     return ListingSummary(
         execution=records.execution,
         bucket=records.bucket,
-        manifest_key=records.manifest_key,
+        manifest_key=records.manifest_key(number),
         project_id=request.project_id,
-        batch_ids=batch_ids,
-        batches_left_out=left_out,
         overwrite=request.overwrite,
         include_referenced=request.include_referenced,
+        started_at=started_at.isoformat(),
+        chunk=number,
+        chunks=number + 1,
+        cursor=None if done else cursor,
+        batches=len(plan.batch_ids),
         pages=len(manifest),
         page_size=page_size,
-        jobs_listed=listed,
-        jobs_to_fetch=jobs_to_fetch,
-        jobs_settled=settled,
+        jobs_listed=chunk.listed,
+        jobs_to_fetch=sum(len(ids) for _, ids in to_fetch),
+        jobs_settled=chunk.settled_count,
     )
 
 
-def _project_batches(
-    client: PlaymentClient, project_id: str, deadline: float | None
-) -> tuple[list[str], list[LeftOutBatch]]:
-    """The project's batches that have completed jobs, from its details, as listed now."""
-    chosen: list[str] = []
-    left_out: list[LeftOutBatch] = []
-    for batch in client.get_project_details(project_id, deadline=deadline).batches:
+def _plan_batches(
+    client: PlaymentClient,
+    request: ExportRequest,
+    history: BatchHistory | None,
+    *,
+    started_at: datetime,
+    full_listing_days: int,
+    deadline: float | None,
+) -> BatchPlan:
+    """The export's batches: those asked for, or the project's that have completed jobs and
+    changed since they were last listed clean (or are due a full listing)."""
+    if not request.all_batches:
+        return BatchPlan(batch_ids=list(request.batch_ids))
+    known = {}
+    if history is not None and not (request.overwrite or request.full_listing):
+        known = history.read()
+    plan = BatchPlan(batch_ids=[])
+    for batch in client.get_project_details(request.project_id, deadline=deadline).batches:
         try:
             validate_id("batch_id", batch.id)
         except InvalidInput as error:
-            left_out.append(LeftOutBatch(batch_id=batch.id[:200], reason=str(error)))
+            plan.left_out.append(LeftOutBatch(batch_id=batch.id[:200], reason=str(error)))
             continue
+        fingerprint = batch.fingerprint()
+        since = unchanged_since(known.get(batch.id), fingerprint, started_at, full_listing_days)
         if batch.completed_jobs == 0:
-            left_out.append(LeftOutBatch(batch_id=batch.id, reason="no completed jobs"))
-        elif batch.id not in chosen:
-            chosen.append(batch.id)
-    return chosen, left_out
+            plan.left_out.append(LeftOutBatch(batch_id=batch.id, reason="no completed jobs"))
+        elif since is not None:
+            due = since + timedelta(days=full_listing_days)
+            reason = (
+                f"unchanged since it was exported clean on {since:%Y-%m-%d %H:%M} UTC; "
+                f"listed again by {due:%Y-%m-%d %H:%M} UTC, or with full_listing"
+            )
+            plan.left_out.append(LeftOutBatch(batch_id=batch.id, reason=reason))
+        elif batch.id not in plan.fingerprints:
+            plan.batch_ids.append(batch.id)
+            plan.fingerprints[batch.id] = fingerprint
+    return plan
 
 
 class _BatchPlan:
-    """One batch's listing, sorted into jobs to fetch and jobs already settled."""
+    """One batch's part of a chunk, sorted into jobs to fetch and jobs already settled."""
 
-    def __init__(self, project_id: str, batch_id: str, already: set[str]) -> None:
+    def __init__(self, project_id: str, batch_id: str) -> None:
         self.project_id = project_id
         self.batch_id = batch_id
-        self._already = already
         self._seen: set[str] = set()
+        self.candidates: list[str] = []  # completed: fetch unless already exported
+        self.counted_already: set[str] = set()  # of the candidates: listed in an earlier step
         self.to_fetch: list[str] = []
         self.settled: list[JobOutcome] = []
-        self.listed = 0
+        self.listed = 0  # jobs counted by this step
+        self.replayed = 0  # jobs listed again after a refused token, counted before
 
-    def add(self, job: ListedJob) -> None:
+    def add(self, job: ListedJob, *, counted_already: bool = False) -> None:
         if job.id in self._seen:  # a job listed twice (pages shifting under us) counts once
             return
         self._seen.add(job.id)
+        if counted_already:
+            # Listed again after a refused token: counted by an earlier step. Fetch it only
+            # if it is completed and still has no result (it may be one that step fetched).
+            self.replayed += 1
+            if (job.status is None or job.status == COMPLETED) and _usable(job.id):
+                self.candidates.append(job.id)
+                self.counted_already.add(job.id)
+            return
         self.listed += 1
         try:
             validate_id("job_id", job.id)
@@ -165,10 +298,29 @@ class _BatchPlan:
             return
         if job.status is not None and job.status != COMPLETED:
             self.settled.append(JobOutcome.skipped(job.id, SkipReason.NOT_COMPLETED))
-        elif job.id in self._already:
-            self.settled.append(JobOutcome.skipped(job.id, SkipReason.ALREADY_EXPORTED))
         else:
-            self.to_fetch.append(job.id)
+            self.candidates.append(job.id)
+
+    def settle_exported(
+        self, store: ResultStore, execution: str, started_at: datetime, *, overwrite: bool
+    ) -> None:
+        written = store.exported_among(self.batch_id, self.candidates) if self.candidates else {}
+        # S3 keeps LastModified to the second: a result from the execution's first second may
+        # be an earlier run's or this one's; its metadata says which (a HEAD, rarely needed).
+        since = started_at.replace(microsecond=0)
+        for job_id in self.candidates:
+            when = written.get(job_id)
+            ours = when is not None and when >= since
+            if ours and store.written_by(self.batch_id, job_id) == execution:
+                # exported by this execution already, listed twice: not counted again
+                if job_id not in self.counted_already:
+                    self.listed -= 1
+                continue
+            if when is not None and not overwrite:
+                if job_id not in self.counted_already:
+                    self.settled.append(JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED))
+                continue
+            self.to_fetch.append(job_id)
 
     def settled_outcome(self) -> PageOutcome:
         return PageOutcome(
@@ -176,14 +328,72 @@ class _BatchPlan:
         )
 
 
-def _cut_pages(project_id: str, batch_id: str, job_ids: list[str], size: int) -> list[JobPage]:
-    """One batch's jobs to fetch, in pages of ``size`` (the last may be shorter)."""
-    return [
-        JobPage(
-            project_id=project_id,
-            batch_id=batch_id,
-            page=number,
-            job_ids=job_ids[start : start + size],
-        )
-        for number, start in enumerate(range(0, len(job_ids), size))
-    ]
+class _Chunk:
+    """What one listing step found, batch by batch, in the order listed."""
+
+    def __init__(self, project_id: str) -> None:
+        self.project_id = project_id
+        self._batches: dict[str, _BatchPlan] = {}
+
+    def batch(self, batch_id: str) -> _BatchPlan:
+        if batch_id not in self._batches:
+            self._batches[batch_id] = _BatchPlan(self.project_id, batch_id)
+        return self._batches[batch_id]
+
+    @property
+    def listed(self) -> int:
+        return sum(batch.listed for batch in self._batches.values())
+
+    @property
+    def requested(self) -> int:
+        """Jobs this step read from Playment, replayed ones included: what bounds the step."""
+        return sum(batch.listed + batch.replayed for batch in self._batches.values())
+
+    @property
+    def settled_count(self) -> int:
+        return sum(len(batch.settled) for batch in self._batches.values())
+
+    def settle_exported(
+        self, store: ResultStore, execution: str, started_at: datetime, *, overwrite: bool
+    ) -> None:
+        for batch in self._batches.values():
+            batch.settle_exported(store, execution, started_at, overwrite=overwrite)
+
+    def to_fetch(self) -> list[tuple[str, list[str]]]:
+        return [(batch_id, batch.to_fetch) for batch_id, batch in self._batches.items()]
+
+    def settled_outcomes(self) -> list[PageOutcome]:
+        return [batch.settled_outcome() for batch in self._batches.values() if batch.settled]
+
+
+def _usable(job_id: str) -> bool:
+    try:
+        validate_id("job_id", job_id)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _cut_pages(
+    project_id: str,
+    execution: str,
+    to_fetch: list[tuple[str, list[str]]],
+    size: int,
+    *,
+    first: int,
+) -> list[JobPage]:
+    """The chunk's jobs to fetch, batch by batch, in pages of ``size`` numbered from
+    ``first`` (a batch's last page may be shorter)."""
+    pages: list[JobPage] = []
+    for batch_id, job_ids in to_fetch:
+        for start in range(0, len(job_ids), size):
+            pages.append(
+                JobPage(
+                    project_id=project_id,
+                    batch_id=batch_id,
+                    page=first + len(pages),
+                    job_ids=job_ids[start : start + size],
+                    execution=execution,
+                )
+            )
+    return pages

@@ -57,6 +57,9 @@ class JobPage(BaseModel):
     batch_id: str
     page: int = Field(ge=0)
     job_ids: list[str]
+    # The execution that planned the page: its results carry it (``ResultStore``), so that a
+    # later listing step can tell a result this execution wrote from an earlier run's.
+    execution: str = ""
 
 
 class PageOutcome(BaseModel):

@@ -80,22 +80,25 @@ class PlaymentClient:
         """Yield each page of the batch's jobs, in order, until the last page."""
         token = ""
         seen: set[str] = set()
-        path = f"/projects/{quote(project_id)}/batch/{quote(batch_id)}"
         while True:
-            data = self._get_api_data(path, {"page_token": token}, deadline=deadline)
-            page = _parse(BatchPage, data, "batch page")
+            page = self.list_batch_page(project_id, batch_id, token, deadline=deadline)
             if page.jobs:
                 yield page.jobs
             if not page.jobs or not page.next_page_token:
                 return
             token = page.next_page_token
             if token in seen:
-                raise PlaymentApiError(
-                    "repeated_page_token",
-                    f"batch {batch_id}: page token {token!r} came back twice; stopping "
-                    "rather than looping",
-                )
+                raise repeated_token(batch_id, token)
             seen.add(token)
+
+    def list_batch_page(
+        self, project_id: str, batch_id: str, token: str, *, deadline: float | None = None
+    ) -> BatchPage:
+        """One page of the batch's jobs: the first for an empty ``token``. The last page is
+        the one with no jobs or no ``next_page_token``."""
+        path = f"/projects/{quote(project_id)}/batch/{quote(batch_id)}"
+        data = self._get_api_data(path, {"page_token": token}, deadline=deadline)
+        return _parse(BatchPage, data, "batch page")
 
     def get_job(self, project_id: str, job_id: str, *, deadline: float | None = None) -> JobRecord:
         data = self._get_api_data(
@@ -219,6 +222,14 @@ def _retry_after(response: requests.Response) -> float | None:
         return _RETRY_AFTER.parse_retry_after(value)
     except Exception:  # an unparseable header is ignored, as a browser would  # noqa: BLE001
         return None
+
+
+def repeated_token(batch_id: str, token: str) -> PlaymentApiError:
+    """A token that came back twice would page forever: stop the batch instead."""
+    return PlaymentApiError(
+        "repeated_page_token",
+        f"batch {batch_id}: page token {token!r} came back twice; stopping rather than looping",
+    )
 
 
 def _raise_for_error(response: requests.Response) -> NoReturn:

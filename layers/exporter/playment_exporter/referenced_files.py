@@ -110,7 +110,12 @@ def export_with_referenced_files(
                 with attempt:
                     spool.seek(0)
                     store.write_result(
-                        page.batch_id, job_id, spool, overwrite=overwrite, size_hint=size
+                        page.batch_id,
+                        job_id,
+                        spool,
+                        overwrite=overwrite,
+                        size_hint=size,
+                        execution=page.execution,
                     )
         except AlreadyExported:
             raise  # the result is there from an earlier run: the files are right beside it

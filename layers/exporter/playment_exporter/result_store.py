@@ -12,9 +12,11 @@ not be confused: 412 ``PreconditionFailed`` (the object exists: the job is alrea
 next try will see either the object or a free key).
 """
 
+import bisect
 import mimetypes
 import threading
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Protocol
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
@@ -24,6 +26,8 @@ from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, Transie
 
 MiB = 1024 * 1024
 RESULT_SUFFIX = ".json"
+EXECUTION_METADATA = "export-execution"  # x-amz-meta-export-execution on each result
+LIST_PAGE_KEYS = 1_000  # the most one ListObjectsV2 call returns
 JSON = "application/json"
 OBJECT_EXISTS = "PreconditionFailed"  # 412: If-None-Match failed, the key holds an object
 WRITE_IN_PROGRESS = "ConditionalRequestConflict"  # 409: a concurrent write to the key
@@ -76,8 +80,10 @@ class ResultStore:
         *,
         overwrite: bool,
         size_hint: int | None = None,
+        execution: str = "",
     ) -> None:
-        """Stream ``body`` into the job's object; whole or not at all.
+        """Stream ``body`` into the job's object; whole or not at all. ``execution`` (the one
+        that planned the job) goes into its metadata (``written_by``).
 
         Raises ``AlreadyExported`` when the object exists and ``overwrite`` is false. Any
         exception the body raises while being read aborts the upload: nothing is written.
@@ -85,7 +91,20 @@ class ResultStore:
         in one PutObject, which skips the transfer manager's threads: most results are a few KB.
         """
         key = self.result_key(batch_id, job_id)
-        self._write(key, body, overwrite=overwrite, size_hint=size_hint, content_type=JSON)
+        metadata = {EXECUTION_METADATA: execution} if execution else {}
+        self._write(
+            key,
+            body,
+            overwrite=overwrite,
+            size_hint=size_hint,
+            content_type=JSON,
+            metadata=metadata,
+        )
+
+    def written_by(self, batch_id: str, job_id: str) -> str:
+        """The execution that wrote the job's result ("" if none is recorded)."""
+        answer = self._s3.head_object(Bucket=self.bucket, Key=self.result_key(batch_id, job_id))
+        return str(answer.get("Metadata", {}).get(EXECUTION_METADATA, ""))
 
     def referenced_key(self, batch_id: str, job_id: str, name: str) -> str:
         return f"{self.prefix}{batch_id}/{job_id}/{name}"
@@ -132,17 +151,17 @@ class ResultStore:
         overwrite: bool,
         size_hint: int | None,
         content_type: str,
+        metadata: dict[str, str] | None = None,
     ) -> None:
+        extra = {"ContentType": content_type} | ({"Metadata": metadata} if metadata else {})
         if size_hint is not None and size_hint < self._config.multipart_threshold:
-            self._put_small(key, body, overwrite=overwrite, content_type=content_type)
+            self._put_small(key, body, overwrite=overwrite, extra=extra)
             return
         if not overwrite:
             with self._lock:
                 self._create_only_keys.add(key)
         try:
-            self._transfers.upload(
-                body, self.bucket, key, extra_args={"ContentType": content_type}
-            ).result()
+            self._transfers.upload(body, self.bucket, key, extra_args=extra).result()
         except ClientError as error:
             _raise_if_conditional(error, key)
             raise
@@ -151,32 +170,51 @@ class ResultStore:
                 with self._lock:
                     self._create_only_keys.discard(key)
 
-    def _put_small(self, key: str, body: Readable, *, overwrite: bool, content_type: str) -> None:
+    def _put_small(
+        self, key: str, body: Readable, *, overwrite: bool, extra: dict[str, Any]
+    ) -> None:
         data = body.read()  # every check the body makes runs before the request is sent
         condition = {} if overwrite else {"IfNoneMatch": "*"}
         try:
-            self._s3.put_object(
-                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **condition
-            )
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, **extra, **condition)
         except ClientError as error:
             _raise_if_conditional(error, key)
             raise
 
-    def exported_job_ids(self, batch_id: str) -> set[str]:
-        """The job IDs with a result object under the batch's prefix (one LIST per 1,000)."""
-        batch_prefix = f"{self.prefix}{batch_id}/"
-        found: set[str] = set()
-        for key in self._list_keys(batch_prefix):
-            name = key[len(batch_prefix) :]
-            if "/" not in name and name.endswith(RESULT_SUFFIX):
-                found.add(name[: -len(RESULT_SUFFIX)])
-        return found
+    def exported_among(self, batch_id: str, job_ids: Iterable[str]) -> dict[str, datetime]:
+        """Which of ``job_ids`` already have a result, each with when it was written.
 
-    def _list_keys(self, prefix: str) -> Iterable[str]:
-        paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                yield item["Key"]
+        Bounded by the jobs asked about, not by the batch: their result keys are sorted, and
+        S3's sorted listing is entered just before the first one not yet answered
+        (``StartAfter``), a thousand keys a call, the jobs' folders of referenced files folded
+        away (``Delimiter``). IDs dense in the batch cost a call per thousand keys; sparse
+        ones about a call each.
+        """
+        batch_prefix = f"{self.prefix}{batch_id}/"
+        names = sorted({job_id + RESULT_SUFFIX for job_id in job_ids})
+        found: dict[str, datetime] = {}
+        index = 0
+        while index < len(names):
+            answer = self._s3.list_objects_v2(
+                Bucket=self.bucket,
+                Prefix=batch_prefix,
+                Delimiter="/",
+                StartAfter=batch_prefix + names[index][: -len(RESULT_SUFFIX)],
+                MaxKeys=LIST_PAGE_KEYS,
+            )
+            contents = answer.get("Contents", [])
+            written = {item["Key"][len(batch_prefix) :]: item["LastModified"] for item in contents}
+            listed = [item["Key"] for item in contents]
+            listed += [folder["Prefix"] for folder in answer.get("CommonPrefixes", [])]
+            decided = len(names)  # everything after the start was listed
+            if answer.get("IsTruncated") and listed:
+                decided = bisect.bisect_right(names, max(listed)[len(batch_prefix) :])
+            decided = max(decided, index + 1)
+            for name in names[index:decided]:
+                if name in written:
+                    found[name[: -len(RESULT_SUFFIX)]] = written[name]
+            index = decided
+        return found
 
     def _add_if_none_match(self, params: dict[str, Any], **_: Any) -> None:
         if params.get("Bucket") != self.bucket:

@@ -1,10 +1,13 @@
 """What one execution keeps in S3 under ``_exports/<execution>/``.
 
-- ``pages.json``: the manifest the distributed Map reads, one item per page of jobs to fetch;
-- ``outcomes/pages/<batch>/<page>.json``: written by each fetch call, one per manifest page;
-- ``outcomes/listing/<batch>.json``: jobs the listing settled itself (not completed, already
-  exported, unusable IDs) so no call is spent on them;
-- ``report.json``: the totals and every failed and skipped job.
+- ``batches.json``: the export's batches (and those left out), written by the first listing step;
+- ``manifests/<chunk>.json``: one per listing step, which that step's distributed Map reads,
+  one item per page of jobs to fetch (page numbers are unique in the execution);
+- ``outcomes/pages/<page>.json``: written by each fetch call, one per manifest page (a
+  chunk's pages are numbered in a row, so the report lists each chunk's outcomes in a range);
+- ``outcomes/listing/<chunk>.json``: jobs a listing step settled itself (not completed,
+  already exported, unusable IDs) so no call is spent on them;
+- ``report.json``: totals, counts, and every job that needs a person's attention.
 
 The outcomes are written by the calls themselves, not gathered from the Map's results, so the
 report is the same on AWS and on the local engine (see DESIGN.md).
@@ -12,10 +15,9 @@ report is the same on AWS and on the local engine (see DESIGN.md).
 
 import json
 import re
-from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from playment_exporter.errors import InvalidInput
 from playment_exporter.outcomes import JobPage, PageOutcome
@@ -23,6 +25,22 @@ from playment_exporter.outcomes import JobPage, PageOutcome
 EXPORTS_PREFIX = "_exports/"
 _EXECUTION_NAME = re.compile(r"[A-Za-z0-9._-]{1,80}")
 _MANIFEST = TypeAdapter(list[JobPage])
+_SETTLED = TypeAdapter(list[PageOutcome])
+
+
+class LeftOutBatch(BaseModel):
+    batch_id: str
+    reason: str
+
+
+class BatchPlan(BaseModel):
+    """The export's batches, in listing order, and the project's batches left out; with
+    ``all_batches``, each listed batch's details as the listing found them
+    (``ProjectBatch.fingerprint``), for the report to record once it knows the batch clean."""
+
+    batch_ids: list[str]
+    left_out: list[LeftOutBatch] = []
+    fingerprints: dict[str, dict[str, Any]] = {}
 
 
 def validate_execution_name(name: object) -> str:
@@ -40,40 +58,74 @@ class RunRecords:
         self.prefix = f"{EXPORTS_PREFIX}{self.execution}/"
 
     @property
-    def manifest_key(self) -> str:
-        return self.prefix + "pages.json"
+    def batch_plan_key(self) -> str:
+        return self.prefix + "batches.json"
+
+    def manifest_key(self, chunk: int) -> str:
+        return f"{self.prefix}manifests/{chunk:06d}.json"
 
     @property
     def report_key(self) -> str:
         return self.prefix + "report.json"
 
-    def page_outcome_key(self, batch_id: str, page: int) -> str:
-        return f"{self.prefix}outcomes/pages/{batch_id}/{page:06d}.json"
+    def page_outcome_key(self, page: int) -> str:
+        return f"{self.prefix}outcomes/pages/{page:08d}.json"
 
-    def listing_outcome_key(self, batch_id: str) -> str:
-        return f"{self.prefix}outcomes/listing/{batch_id}.json"
+    def listing_outcome_key(self, chunk: int) -> str:
+        return f"{self.prefix}outcomes/listing/{chunk:06d}.json"
 
-    def write_manifest(self, pages: list[JobPage]) -> None:
-        self._put(self.manifest_key, _MANIFEST.dump_json(pages))
+    def write_batch_plan(self, plan: BatchPlan) -> None:
+        self._put(self.batch_plan_key, plan.model_dump_json())
 
-    def read_manifest(self) -> list[JobPage]:
-        return _MANIFEST.validate_json(self._get(self.manifest_key))
+    def read_batch_plan(self) -> BatchPlan:
+        return BatchPlan.model_validate_json(self._get(self.batch_plan_key))
+
+    def write_chunk(self, chunk: int, pages: list[JobPage], settled: list[PageOutcome]) -> None:
+        """A listing step's manifest and settled jobs; the settled ones first, so that a
+        manifest never exists without them."""
+        self._put(self.listing_outcome_key(chunk), _SETTLED.dump_json(settled))
+        self._put(self.manifest_key(chunk), _MANIFEST.dump_json(pages))
+
+    def read_manifest(self, chunk: int) -> list[JobPage]:
+        return _MANIFEST.validate_json(self._get(self.manifest_key(chunk)))
+
+    def read_settled(self, chunk: int) -> list[PageOutcome]:
+        return _SETTLED.validate_json(self._get(self.listing_outcome_key(chunk)))
+
+    def page_outcomes_written(self, first: int, last: int) -> set[int]:
+        """Which pages from ``first`` to ``last`` have an outcome: one LIST per 1,000 pages of
+        the range, whatever the size of the whole run."""
+        prefix = f"{self.prefix}outcomes/pages/"
+        start = self.page_outcome_key(first)[: -len(".json")]
+        end = self.page_outcome_key(last)
+        found: set[int] = set()
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for listing in paginator.paginate(Bucket=self.bucket, Prefix=prefix, StartAfter=start):
+            for item in listing.get("Contents", []):
+                if item["Key"] > end:
+                    return found
+                found.add(int(item["Key"][len(prefix) : -len(".json")]))
+        return found
+
+    def read_page_outcome(self, page: int) -> PageOutcome:
+        return PageOutcome.model_validate_json(self._get(self.page_outcome_key(page)))
 
     def write_page_outcome(self, outcome: PageOutcome) -> None:
-        self._put(self.page_outcome_key(outcome.batch_id, outcome.page), outcome.model_dump_json())
+        self._put(self.page_outcome_key(outcome.page), outcome.model_dump_json())
 
-    def write_listing_outcome(self, outcome: PageOutcome) -> None:
-        self._put(self.listing_outcome_key(outcome.batch_id), outcome.model_dump_json())
+    def missing_errors(self) -> type[Exception]:
+        """What reading a record that is not there raises."""
+        missing: type[Exception] = self._s3.exceptions.NoSuchKey
+        return missing
 
-    def read_outcomes(self) -> Iterator[tuple[str, PageOutcome]]:
-        """Every outcome object of the run, with its key."""
-        paginator = self._s3.get_paginator("list_objects_v2")
-        for listing in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + "outcomes/"):
-            for item in listing.get("Contents", []):
-                yield item["Key"], PageOutcome.model_validate_json(self._get(item["Key"]))
+    def write_json(self, key: str, document: Any) -> None:
+        self._put(key, json.dumps(document).encode())
 
-    def write_report(self, report: Any) -> None:
-        self._put(self.report_key, json.dumps(report, indent=1).encode())
+    def read_json(self, key: str) -> Any:
+        return json.loads(self._get(key))
+
+    def write_file(self, key: str, body: IO[bytes]) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
 
     def _put(self, key: str, body: bytes | str) -> None:
         data = body.encode() if isinstance(body, str) else body

@@ -1,0 +1,64 @@
+"""What earlier runs found of each batch of a project, so that a scheduled run of every batch
+lists only the batches that changed.
+
+One object per project, ``_exports/_batch-history/<project>.json``: for each batch its details
+(``ProjectBatch.fingerprint``) as they were when a run last listed it whole and exported all
+its completed jobs without a failure, and when that run started. A batch whose details are
+the same, listed within the last ``full_listing_days``, need not be listed again; the details
+can hide a change (one job reopened while another completes), so every batch is listed again
+at least every ``full_listing_days`` days, and whenever a run overwrites or asks for a full
+listing. The object lives under ``_exports/``, so the exports' retention applies to it too:
+once it expires, the next run simply lists everything.
+"""
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+HISTORY_PREFIX = "_exports/_batch-history/"
+
+
+class BatchRecord(BaseModel):
+    fingerprint: dict[str, Any]
+    listed_at: datetime
+
+
+_HISTORY = TypeAdapter(dict[str, BatchRecord])
+
+
+class BatchHistory:
+    def __init__(self, s3_client: Any, bucket: str, project_id: str) -> None:
+        self._s3 = s3_client
+        self.bucket = bucket
+        self.key = f"{HISTORY_PREFIX}{project_id}.json"
+
+    def read(self) -> dict[str, BatchRecord]:
+        """The records, or none yet. Listed before it is read: without s3:ListBucket on the
+        key, S3 answers a missing object with 403, not 404."""
+        listed = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=self.key, MaxKeys=1)
+        if not any(item["Key"] == self.key for item in listed.get("Contents", [])):
+            return {}
+        body = self._s3.get_object(Bucket=self.bucket, Key=self.key)["Body"].read()
+        return _HISTORY.validate_json(body)
+
+    def write(self, records: dict[str, BatchRecord]) -> None:
+        body = json.dumps(_HISTORY.dump_python(records, mode="json"), sort_keys=True)
+        self._s3.put_object(
+            Bucket=self.bucket, Key=self.key, Body=body.encode(), ContentType="application/json"
+        )
+
+
+def unchanged_since(
+    record: BatchRecord | None,
+    fingerprint: dict[str, Any],
+    started_at: datetime,
+    full_listing_days: int,
+) -> datetime | None:
+    """When the batch was last listed clean, if it need not be listed again now."""
+    if record is None or record.fingerprint != fingerprint:
+        return None
+    if started_at - record.listed_at >= timedelta(days=full_listing_days):
+        return None
+    return record.listed_at
