@@ -49,7 +49,7 @@ bench: setup  ## measure throughput, memory, requests, cost and cold start (prin
 # top: build/mutation/, links to the sources (it copies them into its own mutants/ there, and
 # keeps its results for the next run). Configured in pyproject.toml, [tool.mutmut].
 MUTATION_DIR := build/mutation
-MUTATION_LINKS := pyproject.toml tests events functions \
+MUTATION_LINKS := pyproject.toml template.yaml README.md samconfig.toml tests events functions \
 	layers/exporter/playment_exporter layers/exporter/exporter_runtime
 define MUTATION_SCORE
 import json

@@ -54,6 +54,7 @@ check-template: template-tools  ## lint, validate, scan and build the SAM templa
 	@mkdir -p $(dir $(ASL_RENDERED))
 	sed -e 's/\$${MapMaxConcurrency}/40/g' \
 	    -e 's/\$${ResultsBucketName}/playment-exporter-results/g' \
+	    -e 's|\$${ResultsIndexLocation}|s3://playment-exporter-results/playment/index.v1/|g' \
 	    -e 's/\$${\([A-Za-z]*\)FunctionArn}/arn:aws:lambda:us-east-1:123456789012:function:\1/g' \
 	    $(ASL_FILE) > $(ASL_RENDERED)
 	@if grep -n '\$${' $(ASL_RENDERED); then echo "error: a substitution in $(ASL_FILE) is not rendered by make/template.mk"; exit 1; fi

@@ -301,7 +301,7 @@ class CostInputs:
     executions: int = 1
     batches_per_execution: int = 1
     s3_puts_per_job: float = 1.0  # one PutObject below 8 MiB; multipart is 2 + parts
-    s3_requests_per_page: int = 1  # the page's outcome object
+    s3_requests_per_page: int = 2  # the page's outcome object and its index part
     secrets_calls: int | None = None  # per execution; None: as secrets_calls_per_execution
     child_execution_type: ChildExecutionType = "STANDARD"
     init_seconds: float = 1.0  # INIT of a cold container (billed since 2025-08-01); assumed

@@ -34,6 +34,7 @@ from moto import mock_aws
 from moto.s3.models import s3_backends
 
 from playment_execution import FINAL_STATUSES, ExecutionResult, new_execution_name
+from playment_exporter.export_index import index_key
 from playment_local.aws_sandbox import ACCOUNT_ID, REGION, aws_sandbox
 from playment_local.cfn_template import CfnTemplate, load_template
 from playment_local.iam_enforcement import (
@@ -276,7 +277,10 @@ class LocalEngine:
     def _on_result(self, function: str, event: Any, result: Any, duration_s: float) -> None:
         if function == "FetchResultFunction" and self.folder is not None:
             page = event["page"]
-            self.folder.publish(page["batch_id"], page["job_ids"])
+            index_part = index_key(
+                self.folder.prefix, page["batch_id"], event["execution"], page["page"]
+            )
+            self.folder.publish(page["batch_id"], page["job_ids"], also=[index_part])
         self.progress.record(function, event, result, duration_s)
         if function == "WriteReportFunction" and result.get("progress") is None:
             self._last_step_done.set()

@@ -96,20 +96,25 @@ class ResultsFolder:
 
     # -- what the engine does ---------------------------------------------------------------
 
-    def publish(self, batch_id: str, job_ids: Iterable[str]) -> int:
-        """Move the staged result (and files beside it) of each job into place; how many."""
+    def publish(self, batch_id: str, job_ids: Iterable[str], also: Iterable[str] = ()) -> int:
+        """Move the staged result (and files beside it) of each job into place, and the keys
+        ``also`` names (the page's index part); how many."""
         moved = 0
-        for job_id in job_ids:
-            base = f"{self.prefix}{batch_id}/{job_id}"
-            for key in self._staged_under(base):
-                with self._lock:
-                    if not self._open:  # stopped: nothing more appears in OUT
-                        return moved
-                    target = self.path_for(key)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    self.path_for(key, self.staging).replace(target)
-                    self.published += 1
-                moved += 1
+        keys = [
+            key
+            for job_id in job_ids
+            for key in self._staged_under(f"{self.prefix}{batch_id}/{job_id}")
+        ]
+        keys += [key for key in also if self.path_for(key, self.staging).is_file()]
+        for key in keys:
+            with self._lock:
+                if not self._open:  # stopped: nothing more appears in OUT
+                    return moved
+                target = self.path_for(key)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.path_for(key, self.staging).replace(target)
+                self.published += 1
+            moved += 1
         return moved
 
     def existing_result_keys(self, batch_ids: list[str] | None) -> Iterator[str]:
@@ -117,7 +122,12 @@ class ResultsFolder:
         base = self.path_for(self.prefix) if self.prefix else self.root
         if batch_ids is None:
             folders = sorted(base.iterdir()) if base.is_dir() else []
-            batch_ids = [f.name for f in folders if f.is_dir() and not f.name.startswith("_")]
+            # Not _exports/ nor index.v1/: a batch ID has neither a leading "_" nor a dot.
+            batch_ids = [
+                f.name
+                for f in folders
+                if f.is_dir() and not f.name.startswith("_") and "." not in f.name
+            ]
         for batch_id in batch_ids:
             folder = base / batch_id
             if folder.is_dir():

@@ -4,6 +4,7 @@ Invoked by the distributed Map once per page. It never raises for a job's failur
 are data, written to ``_exports/<execution>/outcomes/``, for the report to gather.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,6 +21,7 @@ from exporter_runtime.invocation import deadline_from
 from exporter_runtime.observability import logger, metrics, tracer
 from exporter_runtime.settings import FetchResultSettings
 from playment_exporter.api_key import read_api_key
+from playment_exporter.export_index import index_lines, to_jsonl
 from playment_exporter.export_page import export_page
 from playment_exporter.outcomes import JobPage
 from playment_exporter.result_store import ResultStore
@@ -80,6 +82,11 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         workers=settings.page_workers,
         deadline=deadline_from(context, SAFETY_MARGIN_S),
     )
+    lines = index_lines(
+        outcome, store.result_key, execution=request.execution, exported_at=datetime.now(UTC)
+    )
+    if lines:  # before the outcome: a page with an outcome always has its index part
+        store.write_index(page.batch_id, request.execution, page.page, to_jsonl(lines))
     records.write_page_outcome(outcome)
     counts = outcome.counts()
     metrics.add_metric("JobsExported", MetricUnit.Count, counts["exported"])

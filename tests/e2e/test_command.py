@@ -58,6 +58,17 @@ def test_run_exports_into_the_folder_and_a_rerun_is_incremental(
     (report_path,) = tmp_path.glob("_exports/*/report.json")
     assert json.loads(report_path.read_text())["totals"]["exported"] == len(files)
     assert "SUCCEEDED" in capsys.readouterr().out
+    # And the folder holds the same index a deployed stack writes: a line per job, whose key,
+    # size and SHA-256 are those of the file beside it
+    lines = [
+        json.loads(text)
+        for part in sorted(tmp_path.glob("index.v1/batch_id=batch-a/*.jsonl"))
+        for text in part.read_text().splitlines()
+    ]
+    assert sorted(line["job_id"] for line in lines) == sorted(path.stem for path in files)
+    for line in lines:
+        body = (tmp_path / line["key"]).read_bytes()
+        assert (line["size"], line["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
     # When it runs again into the same folder / Then nothing is downloaded again
     downloads = simulator.stats.requests["storage"]
     assert main(run_args(simulator, tmp_path, "--batch-id", "batch-a")) == 0

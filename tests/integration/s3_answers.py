@@ -7,7 +7,12 @@ that returns ``(http_response, parsed)`` stands in for the request (botocore the
 path, moto included, stays real.
 """
 
+import base64
+import hashlib
+import zlib
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 Answer = tuple["_HttpAnswer", dict[str, Any]]
 
@@ -85,3 +90,67 @@ class DenyDeletes:
             "ResponseMetadata": {"HTTPStatusCode": 403},
         }
         return _HttpAnswer(403), parsed
+
+
+class DamageInTransit:
+    """What S3 would receive if a byte changed on the way, and what it answers: the body of
+    the first ``times`` calls of ``operation`` is altered after the SDK computed its checksum,
+    and S3's own check (the ``x-amz-checksum-*`` header against the bytes received) refuses
+    it with 400 BadDigest, storing nothing. moto keeps checksums but never checks them, and
+    every ``before-send`` handler runs (moto's too), so the refusal is raised, not returned."""
+
+    def __init__(self, s3: Any, operation: str, *, times: int = 1, key: str = "") -> None:
+        self.damaged = 0
+        self._operation = operation
+        self._times = times
+        self._key = key
+        s3.meta.events.register_first(f"before-send.s3.{operation}", self._receive)
+
+    def _receive(self, request: Any, **_: Any) -> None:
+        if self.damaged >= self._times or f"/{self._key}" not in request.url:
+            return
+        body = request.body if isinstance(request.body, bytes) else request.body.read()
+        headers = {name.lower(): _text(value) for name, value in request.headers.items()}
+        if "x-amz-trailer" in headers:  # streamed: aws-chunked, the checksum after the data
+            body, trailers = _aws_chunked(body)
+            headers.update(trailers)
+        received = bytes([body[0] ^ 0xFF]) + body[1:]  # the byte that changed on the way
+        self.damaged += 1
+        if _checksum_matches(headers, received):
+            raise AssertionError("the request carried no checksum that S3 could check")
+        error = {"Code": "BadDigest", "Message": "The checksum did not match"}
+        raise ClientError(
+            {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, self._operation
+        )
+
+
+def _checksum_matches(headers: dict[str, Any], body: bytes) -> bool:
+    sent_sha256 = headers.get("x-amz-checksum-sha256")
+    if sent_sha256 is not None:
+        return base64.b64encode(hashlib.sha256(body).digest()).decode() == _text(sent_sha256)
+    sent_crc32 = headers.get("x-amz-checksum-crc32")
+    if sent_crc32 is not None:
+        crc = zlib.crc32(body).to_bytes(4, "big")
+        return base64.b64encode(crc).decode() == _text(sent_crc32)
+    return True  # nothing to check: S3 would store the damaged bytes
+
+
+def _aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
+    """The data and the trailing headers of an aws-chunked body."""
+    data, rest = b"", body
+    while True:
+        size_line, rest = rest.split(b"\r\n", 1)
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        data, rest = data + rest[:size], rest[size + 2 :]
+    trailers = {}
+    for line in rest.split(b"\r\n"):
+        if b":" in line:
+            name, value = line.split(b":", 1)
+            trailers[name.decode().lower()] = value.decode().strip()
+    return data, trailers
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

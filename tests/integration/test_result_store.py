@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, TransientError
 from playment_exporter.result_store import MiB, ResultStore
 from tests.conftest import BUCKET
-from tests.integration.s3_answers import CountCalls, DenyDeletes, FailFirstCalls
+from tests.integration.s3_answers import CountCalls, DamageInTransit, DenyDeletes, FailFirstCalls
 
 LARGE = 9 * MiB  # past the store's multipart threshold (8 MiB): CompleteMultipartUpload
 
@@ -51,6 +52,19 @@ def test_a_large_create_only_write_never_replaces_an_existing_object(
     # Then the earlier object is untouched and no upload is left open
     assert read(s3, "b1/a.json") == b'{"earlier": true}'
     assert open_uploads(s3) == []
+
+
+def test_a_small_create_only_write_without_a_size_hint_never_replaces_an_object(
+    s3: Any, store: ResultStore
+) -> None:
+    # Given an object already exported at the job's key
+    s3.put_object(Bucket=BUCKET, Key="b1/a.json", Body=b'{"earlier": true}')
+    # When a small body of unknown size is written create-only (the transfer manager sends it
+    # in one PutObject, whose If-None-Match the store adds with an event hook)
+    with pytest.raises(AlreadyExported, match=r"^b1/a\.json$"):
+        store.write_result("b1", "a", io.BytesIO(b"{}"), overwrite=False)
+    # Then the earlier object is untouched
+    assert read(s3, "b1/a.json") == b'{"earlier": true}'
 
 
 @pytest.mark.parametrize(
@@ -215,3 +229,24 @@ def test_overwrite_replaces_a_large_object(s3: Any, store: ResultStore) -> None:
     # Then it replaced the earlier one, typed as JSON
     assert read(s3, "b1/a.json") == body
     assert s3.head_object(Bucket=BUCKET, Key="b1/a.json")["ContentType"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("size", "operation"),
+    [(2_000, "PutObject"), (LARGE, "UploadPart")],
+    ids=["single", "multipart"],
+)
+def test_a_result_damaged_on_the_way_is_refused_and_nothing_is_stored(
+    s3: Any, store: ResultStore, size: int, operation: str
+) -> None:
+    # Given a result (small: one PutObject; large: a multipart upload) and a byte that changes
+    # between the SDK and S3
+    body = b"[" + b" " * (size - 2) + b"]"
+    damage = DamageInTransit(s3, operation)
+    hint = size if operation == "PutObject" else None
+    # When it is written / Then S3's own check refuses it (BadDigest), and no object is left
+    with pytest.raises(ClientError, match="BadDigest"):
+        store.write_result("b1", "a", io.BytesIO(body), overwrite=False, size_hint=hint)
+    assert damage.damaged == 1
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []

@@ -48,22 +48,30 @@ def test_the_parent_is_read_as_states_entered_once_and_two_loops() -> None:
     # Given the deployed definition, read by hand: BeginListing, then ListPages, AnyPages
     # (Default: there are pages), FetchPages and MoreToList, which loops back to ListPages
     # while the cursor is not null; then BeginReport, then WriteReport and ReportDone, which
-    # loops back to WriteReport while there is progress; then Verdict (Default: complete) and
+    # loops back to WriteReport while there is progress (Default: the outcome, complete); then
+    # OutcomeComplete, AnnounceFinished (the finished event), Verdict (Default: complete) and
     # ExportComplete. Each child enters FetchPage; the distributed Map bills its start.
     # When the model walks the definition
     paths = transition_paths()
 
     # Then it finds the same states, in the same roles
-    assert paths.once == ("BeginListing", "BeginReport", "Verdict", "ExportComplete")
+    assert paths.once == (
+        "BeginListing",
+        "BeginReport",
+        "OutcomeComplete",
+        "AnnounceFinished",
+        "Verdict",
+        "ExportComplete",
+    )
     assert paths.listing == ("ListPages", "AnyPages", "FetchPages", "MoreToList")
     assert paths.report == ("WriteReport", "ReportDone")
     assert paths.child == ("FetchPage",)
-    # and per execution: 4 once, 4 per listing step, 2 per report step, 2 per page
-    assert paths.standard(pages=10, listing_steps=3, report_steps=2) == 4 + 12 + 4 + 20
-    assert paths.express(pages=10, listing_steps=3, report_steps=2) == 4 + 12 + 4 + 10
-    # and its history: 2 + 4 states of 2 events, per listing step a Task (5), two Choices (2)
-    # and the Map (4), per report step a Task and a Choice
-    assert paths.history_events(listing_steps=3, report_steps=2) == 10 + 3 * 13 + 2 * 7
+    # and per execution: 6 once, 4 per listing step, 2 per report step, 2 per page
+    assert paths.standard(pages=10, listing_steps=3, report_steps=2) == 6 + 12 + 4 + 20
+    assert paths.express(pages=10, listing_steps=3, report_steps=2) == 6 + 12 + 4 + 10
+    # and its history: 2 + 5 states of 2 events + the event's Task (5), per listing step a
+    # Task (5), two Choices (2) and the Map (4), per report step a Task and a Choice
+    assert paths.history_events(listing_steps=3, report_steps=2) == 17 + 3 * 13 + 2 * 7
 
 
 def test_an_export_of_2500_jobs_in_three_listing_steps_matches_a_hand_count() -> None:
@@ -77,15 +85,15 @@ def test_an_export_of_2500_jobs_in_three_listing_steps_matches_a_hand_count() ->
     assert result.layout.page_sizes == (25, 25, 13)
     assert result.pages == 119
     assert (result.listing_steps, result.report_steps) == (3, 1)
-    # transitions: 4 once + 3 x 4 + 1 x 2 + 119 x 2 = 256
+    # transitions: 6 once + 3 x 4 + 1 x 2 + 119 x 2 = 258
     transitions = result.line("Step Functions", "transitions (STANDARD children)")
-    assert transitions.quantity == "256 transitions"
-    assert transitions.dollars == pytest.approx(256 * SFN_STANDARD_PER_TRANSITION)
+    assert transitions.quantity == "258 transitions"
+    assert transitions.dollars == pytest.approx(258 * SFN_STANDARD_PER_TRANSITION)
     # invocations: 119 FetchResult + 3 ListPages + 1 WriteReport
     assert result.line("Lambda requests", "invocations").quantity == "123 invocations"
-    # PUTs: 2,500 results + 119 page outcomes + 3 x (manifest, listing outcome, 2 ResultWriter
-    # files) + batches.json + report.json = 2,633
-    assert result.line("S3 PUT", "PutObject").quantity == "2,633 PUT"
+    # PUTs: 2,500 results + 119 x (page outcome, index part) + 3 x (manifest, listing outcome,
+    # 2 ResultWriter files) + batches.json + report.json = 2,752
+    assert result.line("S3 PUT", "PutObject").quantity == "2,752 PUT"
     # LISTs: one per step for its batch + one per chunk of page outcomes = 6; GETs: 3 by the
     # ItemReader, 2 batch-plan reads by steps 2 and 3, 3 x 2 by the report (manifest, settled
     # jobs), 119 page outcomes, the batch plan once more = 131
@@ -99,22 +107,22 @@ def test_a_million_jobs_take_twenty_listing_steps_of_200_pages_of_250() -> None:
     # pages of 250 (PAGE_SIZE), 4,000 pages in one report step (at most 5,000 pages)
     result = estimate(_inputs())
 
-    # Then: 4 + 20 x 4 + 1 x 2 + 4,000 x 2 = 8,086 transitions
+    # Then: 6 + 20 x 4 + 1 x 2 + 4,000 x 2 = 8,088 transitions
     assert result.layout.chunk_pages == (200,) * 20
     assert (result.listing_steps, result.report_steps, result.pages) == (20, 1, 4_000)
     step_functions = result.line("Step Functions", "transitions (STANDARD children)")
-    assert step_functions.dollars == pytest.approx(8_086 * SFN_STANDARD_PER_TRANSITION)
-    assert result.history_events == 10 + 20 * 13 + 7
+    assert step_functions.dollars == pytest.approx(8_088 * SFN_STANDARD_PER_TRANSITION)
+    assert result.history_events == 17 + 20 * 13 + 7
 
 
 def test_the_report_takes_a_step_per_5000_pages() -> None:
     # Given 2,000,000 jobs: 40 steps of 200 pages, 8,000 pages
     result = estimate(_inputs(jobs=2 * MILLION))
 
-    # Then two report steps, and 4 + 40 x 4 + 2 x 2 + 8,000 x 2 = 16,168 transitions
+    # Then two report steps, and 6 + 40 x 4 + 2 x 2 + 8,000 x 2 = 16,170 transitions
     assert (result.listing_steps, result.report_steps, result.pages) == (40, 2, 8_000)
     assert result.line("Step Functions", "transitions (STANDARD children)").quantity == (
-        "16,168 transitions"
+        "16,170 transitions"
     )
     assert result.line("Lambda requests", "invocations").quantity == "8,042 invocations"
 
@@ -174,12 +182,12 @@ def test_s3_puts_for_a_million_jobs_at_one_put_each_cost_five_dollars() -> None:
     with_results = estimate(_inputs(s3_puts_per_job=1.0)).line("S3 PUT", "PutObject")
     without = estimate(_inputs(s3_puts_per_job=0.0)).line("S3 PUT", "PutObject")
 
-    # Then the results' PUTs cost exactly $5.00, and the line adds 4,000 outcome objects, per
-    # listing step (20) a manifest, a listing outcome and two ResultWriter files, and the
-    # execution's batch plan and report
+    # Then the results' PUTs cost exactly $5.00, and the line adds 4,000 outcome objects and
+    # 4,000 index parts, per listing step (20) a manifest, a listing outcome and two
+    # ResultWriter files, and the execution's batch plan and report
     assert with_results.dollars - without.dollars == pytest.approx(5.00, abs=1e-9)
-    assert with_results.quantity == "1,004,082 PUT"
-    assert with_results.dollars == pytest.approx(1_004_082 * S3_STANDARD_PER_PUT)
+    assert with_results.quantity == "1,008,082 PUT"
+    assert with_results.dollars == pytest.approx(1_008_082 * S3_STANDARD_PER_PUT)
 
 
 def test_doubling_the_page_duration_doubles_fetch_result_compute() -> None:
@@ -221,9 +229,9 @@ def test_express_and_standard_children_differ_in_the_step_functions_line_only() 
     assert standard.by_service()["Step Functions"] != express.by_service()["Step Functions"]
     assert standard.other_child_type == express.lines[0]
     assert express.other_child_type == standard.lines[0]
-    # 4,086 transitions + 4,000 requests + 4,000 x 2 s x 64 MB of duration
+    # 4,088 transitions + 4,000 requests + 4,000 x 2 s x 64 MB of duration
     assert express.by_service()["Step Functions"] == pytest.approx(
-        4_086 * 0.025 / 1_000 + 4_000 * 1e-6 + 4_000 * 2.0 * 0.0625 * 0.00001667
+        4_088 * 0.025 / 1_000 + 4_000 * 1e-6 + 4_000 * 2.0 * 0.0625 * 0.00001667
     )
 
 

@@ -26,10 +26,10 @@ def test_ten_million_jobs_at_a_third_of_a_second_per_listing_page() -> None:
         8,
     )
     assert projection.invocations == 40_000 + 200 + 8
-    # 4 once + 200 x 4 + 8 x 2 + 40,000 x 2
-    assert projection.transitions == 4 + 800 + 16 + 80_000
-    # 10 once + 200 x 13 + 8 x 7
-    assert projection.history_events == 10 + 2_600 + 56
+    # 6 once + 200 x 4 + 8 x 2 + 40,000 x 2
+    assert projection.transitions == 6 + 800 + 16 + 80_000
+    # 17 once + 200 x 13 + 8 x 7
+    assert projection.history_events == 17 + 2_600 + 56
     # listing: 100,000 pages of 100 x 0.3 s; fetching: 200 chunks x 5 rounds of 40 x 5 s;
     # report: 40,000 x 1 ms; one after another
     assert projection.listing_seconds == pytest.approx(30_000)

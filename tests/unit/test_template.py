@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from exporter_runtime.settings import ListPagesSettings
+from playment_exporter.export_index import INDEX_DIRECTORY
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingSummary
 from playment_exporter.report import ReportSummary
@@ -414,12 +415,17 @@ def test_the_report_loops_while_it_returns_progress(asl: dict[str, Any]) -> None
         ReportSummary.model_fields
     )
     assert all(key == value.removeprefix("$.Payload.") + ".$" for key, value in selector.items())
-    # And ReportDone calls WriteReport again while progress is not null, then the verdict
+    # And ReportDone calls WriteReport again while progress is not null, before anything else
     assert write_report["Next"] == "ReportDone"
-    assert _choice(states["ReportDone"]) == ("$.report.progress", "IsNull", False, "WriteReport")
-    assert states["ReportDone"]["Default"] == "Verdict"
-    # And the last step's summary (no progress) is what the verdict reads
-    variables = {choice["Variable"] for choice in states["Verdict"]["Choices"]}
+    first, *outcomes = states["ReportDone"]["Choices"]
+    assert _choice({**states["ReportDone"], "Choices": [first]}) == (
+        "$.report.progress",
+        "IsNull",
+        False,
+        "WriteReport",
+    )
+    # And only the last step's summary (no progress) is what the outcome is named from
+    variables = {choice["Variable"] for choice in outcomes}
     assert variables == {"$.report.auth_failed", "$.report.complete"}
     assert ReportSummary.model_fields["progress"].default is None
 
@@ -501,7 +507,7 @@ def test_every_arn_in_the_definition_comes_through_a_substitution(
             assert text.startswith("arn:aws:states:::"), text
         assert not re.search(r"\b\d{12}\b", text), text
     for _, state in _walk_states(asl["States"]):
-        if state["Type"] == "Task":
+        if state["Type"] == "Task" and state["Resource"] == "arn:aws:states:::lambda:invoke":
             assert SUBSTITUTION.fullmatch(state["Parameters"]["FunctionName"]), state
     # And every substitution used is declared, and every declared one is used
     assert used == set(substitutions)
@@ -943,6 +949,175 @@ def test_execution_logs_leave_out_execution_data(template: dict[str, Any]) -> No
     assert properties["Logging"]["IncludeExecutionData"] is False
     assert properties["Tracing"] == {"Enabled": True}
     assert properties["Type"] == "STANDARD"
+
+
+# ---------------------------------------------------------------- the finished event
+
+FINISHED_SOURCE = "playment-exporter"
+FINISHED_DETAIL_TYPE = "Playment Export Finished"
+# A report's last summary, the outcome it is named, and the state the execution ends in.
+REPORT_ENDINGS = [
+    ({"auth_failed": True, "complete": False}, "auth_failed", "AuthRejected"),
+    ({"auth_failed": False, "complete": False}, "incomplete", "ExportIncomplete"),
+    ({"auth_failed": False, "complete": True}, "complete", "ExportComplete"),
+]
+
+
+def _read_path(data: dict[str, Any], path: str) -> Any:
+    value: Any = data
+    for part in path.removeprefix("$.").split("."):
+        value = value[part]
+    return value
+
+
+def _follow(states: dict[str, Any], start: str, data: dict[str, Any]) -> list[str]:
+    """The states entered from ``start`` to the end, as Step Functions would take them, for
+    the kinds this part of the definition uses: Choice rules (IsNull, BooleanEquals,
+    StringEquals on a plain path), Pass states putting a Result at a ResultPath, and Tasks
+    that succeed leaving the state as it was (ResultPath null). ``data`` is updated."""
+    entered, name = [], start
+    while True:
+        state = states[name]
+        entered.append(name)
+        if state["Type"] in ("Succeed", "Fail"):
+            return entered
+        if state["Type"] == "Choice":
+            name = state["Default"]
+            for rule in state["Choices"]:
+                value = _read_path(data, rule["Variable"])
+                if "IsNull" in rule:
+                    matched = (value is None) == rule["IsNull"]
+                else:
+                    ((operator, operand),) = [
+                        (k, v) for k, v in rule.items() if k not in {"Variable", "Next"}
+                    ]
+                    assert operator in ("BooleanEquals", "StringEquals"), operator
+                    matched = value == operand
+                if matched:
+                    name = rule["Next"]
+                    break
+        elif state["Type"] == "Pass":
+            data[state["ResultPath"].removeprefix("$.")] = state["Result"]
+            name = state["Next"]
+        else:
+            assert state["Type"] == "Task", name
+            assert state["ResultPath"] is None, name
+            name = state["Next"]
+
+
+@pytest.mark.parametrize(("summary", "outcome", "ending"), REPORT_ENDINGS)
+def test_the_report_is_named_an_outcome_announced_then_ended_on(
+    asl: dict[str, Any], summary: dict[str, bool], outcome: str, ending: str
+) -> None:
+    # Given the report's last summary (no progress left)
+    data: dict[str, Any] = {"report": {"progress": None, **summary}}
+
+    # When the definition takes it from ReportDone to the end
+    entered = _follow(asl["States"], "ReportDone", data)
+
+    # Then one Pass state names the outcome, the event announces it, and the verdict, reading
+    # that same outcome, ends the execution where the report says
+    (named,) = [name for name in entered if asl["States"][name]["Type"] == "Pass"]
+    assert entered == ["ReportDone", named, "AnnounceFinished", "Verdict", ending]
+    assert data["outcome"] == outcome
+    assert {c["Variable"] for c in asl["States"]["Verdict"]["Choices"]} == {"$.outcome"}
+
+
+def test_the_finished_event_holds_what_a_pipeline_starts_on(
+    template: dict[str, Any], asl: dict[str, Any]
+) -> None:
+    # Given the state that puts the event, and the template's substitutions
+    announce = asl["States"]["AnnounceFinished"]
+    substitutions = _state_machine(template)["Properties"]["DefinitionSubstitutions"]
+
+    # Then it is one entry, through the optimized integration, on the default bus, with the
+    # documented source and detail-type
+    assert announce["Resource"] == "arn:aws:states:::events:putEvents"
+    (entry,) = announce["Parameters"]["Entries"]
+    assert {key: value for key, value in entry.items() if key != "Detail"} == {
+        "EventBusName": "default",
+        "Source": FINISHED_SOURCE,
+        "DetailType": FINISHED_DETAIL_TYPE,
+    }
+    # And its detail: the execution's name and input, the outcome, the report's totals, the
+    # report's location and the index's
+    assert entry["Detail"] == {
+        "execution.$": "$$.Execution.Name",
+        "input.$": "$.listing.request",
+        "outcome.$": "$.outcome",
+        "totals.$": "$.report.totals",
+        "report.$": "States.Format('s3://{}/{}', $.listing.bucket, $.report.report_key)",
+        "index": "${ResultsIndexLocation}",
+    }
+    # (fields ListPages and WriteReport do return)
+    assert {"request", "bucket"} <= set(ListingSummary.model_fields)
+    assert {"totals", "report_key"} <= set(ReportSummary.model_fields)
+    # And the index's location is where FetchResult writes it, in the results bucket
+    assert substitutions["ResultsIndexLocation"] == {
+        "Fn::Sub": [
+            f"s3://${{Bucket}}/${{ResultsPrefix}}{INDEX_DIRECTORY}/",
+            {
+                "Bucket": {
+                    "Fn::If": [
+                        "CreateResultsBucket",
+                        {"Ref": "ResultsBucket"},
+                        {"Ref": "ResultsBucketName"},
+                    ]
+                }
+            },
+        ]
+    }
+
+
+def test_a_failed_event_never_costs_the_verdict(asl: dict[str, Any]) -> None:
+    # Given the state that puts the event
+    announce = asl["States"]["AnnounceFinished"]
+
+    # Then its result is dropped: the state the verdict reads goes on as it was
+    assert "ResultPath" in announce
+    assert announce["ResultPath"] is None
+    assert announce["Next"] == "Verdict"
+    # And one retrier covers EventBridge's own errors only (a refused entry comes back as
+    # EventBridge.FailedEntry), with jittered backoff
+    (retrier,) = announce["Retry"]
+    assert "EventBridge.FailedEntry" in retrier["ErrorEquals"]
+    assert all(error.startswith("EventBridge.") for error in retrier["ErrorEquals"])
+    assert not set(retrier["ErrorEquals"]) & NEVER_RETRIED
+    assert retrier["JitterStrategy"] == "FULL"
+    # And whatever still fails it is caught, put beside the state, and sent on to the verdict
+    (catcher,) = announce["Catch"]
+    assert catcher["ErrorEquals"] == ["States.ALL"]
+    assert catcher["Next"] == "Verdict"
+    result_path = catcher["ResultPath"]
+    assert re.fullmatch(r"\$\.[a-z_]+", result_path), result_path
+    assert result_path not in {"$.listing", "$.max_concurrency", "$.report", "$.outcome"}
+
+
+def test_the_state_machine_may_put_only_the_finished_event_on_the_default_bus(
+    template: dict[str, Any], asl: dict[str, Any]
+) -> None:
+    # Given every Allow statement with an EventBridge action, and the event put
+    granted = [
+        (owner, statement)
+        for owner, statement in _allow_statements(template)
+        if any(action.startswith("events:") for action in _as_list(statement["Action"]))
+    ]
+    (entry,) = asl["States"]["AnnounceFinished"]["Parameters"]["Entries"]
+
+    # Then there is one, the state machine's: PutEvents on the default bus of its own account
+    # and region, for the event's source and detail-type only
+    ((owner, statement),) = granted
+    assert owner == "ExportStateMachine"
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+    }
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "events:source": entry["Source"],
+            "events:detail-type": entry["DetailType"],
+        }
+    }
 
 
 # ---------------------------------------------------------------- sample inputs

@@ -103,7 +103,11 @@ def run_definition() -> Iterator[Run]:
                 "FetchResult": fetch_result,
                 "WriteReport": write_report,
             }
-            substitutions = {"MapMaxConcurrency": "4", "ResultsBucketName": result_writer_bucket}
+            substitutions = {
+                "MapMaxConcurrency": "4",
+                "ResultsBucketName": result_writer_bucket,
+                "ResultsIndexLocation": f"s3://{BUCKET}/index.v1/",
+            }
             for name, handler in handlers.items():
                 substitutions[f"{name}FunctionArn"] = boto3.client("lambda").create_function(
                     FunctionName=name,
@@ -166,14 +170,24 @@ def test_a_failed_map_still_writes_the_report_and_ends_on_its_verdict(
     )
     # (and the execution's start time, as an ISO 8601 timestamp)
     assert datetime.fromisoformat(listed["started_at"]).tzinfo is not None
-    # And the failed Map went on to MoreToList, which (the cursor null) went to the report
+    # And the failed Map went on to MoreToList, which (the cursor null) went to the report,
+    # whose outcome was announced before the verdict
     entered = [
         event["stateEnteredEventDetails"]["name"]
         for event in history
         if "stateEnteredEventDetails" in event
     ]
     after_map = entered[entered.index("FetchPages") + 1 :]
-    assert after_map[:5] == ["MoreToList", "BeginReport", "WriteReport", "ReportDone", "Verdict"]
+    assert after_map == [
+        "MoreToList",
+        "BeginReport",
+        "WriteReport",
+        "ReportDone",
+        "OutcomeIncomplete",
+        "AnnounceFinished",
+        "Verdict",
+        "ExportIncomplete",
+    ]
     assert entered.count("ListPages") == 1
     # And WriteReport still ran, once, on the listing as ListPages returned it, no progress yet
     assert calls["WriteReport"] == [{"execution": EXECUTION, "listing": LISTING, "progress": None}]

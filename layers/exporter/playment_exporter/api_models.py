@@ -46,6 +46,7 @@ class JobRecord(_Lenient):
     job_id: str = ""
     status: str = ""
     result: str | None = ""
+    reference_id: str | None = ""  # the team's own ID for the job, given when it was created
 
     @property
     def is_completed(self) -> bool:

@@ -96,7 +96,7 @@ def export_job(
         if not job.result_url:
             return JobOutcome.skipped(job_id, SkipReason.NO_RESULT)
         if include_referenced:
-            return export_with_referenced_files(
+            exported = export_with_referenced_files(
                 client,
                 store,
                 page,
@@ -105,6 +105,7 @@ def export_job(
                 overwrite=overwrite,
                 deadline=deadline,
             )
+            return exported.model_copy(update={"reference_id": job.reference_id or ""})
         # A transfer that breaks off is retried whole, with a freshly signed URL.
         for attempt in client.retrying(deadline):
             with attempt, client.open_result(job.result_url, deadline=deadline) as body:
@@ -116,7 +117,13 @@ def export_job(
                     size_hint=body.expected_length,
                     execution=page.execution,
                 )
-                return JobOutcome.exported(job_id, body.bytes_read)
+                return JobOutcome.exported(
+                    job_id,
+                    body.bytes_read,
+                    sha256=body.sha256,
+                    result_size=body.bytes_read,
+                    reference_id=job.reference_id or "",
+                )
         raise AssertionError("unreachable: tenacity re-raises the last error")
     except PlaymentAuthError:
         raise

@@ -22,6 +22,14 @@ class SkipReason(StrEnum):
 AUTH_FAILED = "auth_failed"
 
 
+class IndexedFile(BaseModel):
+    """A file a result references, written beside it (for the index, ``export_index``)."""
+
+    key: str
+    size: int
+    sha256: str
+
+
 class JobOutcome(BaseModel):
     """One job's end: exported (with its size), skipped (with why) or failed (with a code)."""
 
@@ -34,10 +42,35 @@ class JobOutcome(BaseModel):
     message: str | None = None
     bytes: int | None = None
     files: int | None = None  # referenced files exported beside the result, when asked
+    # What the index records of an exported job: the result's SHA-256 (hex, of the bytes
+    # written), the team's own ID for the job, and each referenced file written beside it.
+    sha256: str | None = None
+    result_size: int | None = None
+    reference_id: str | None = None
+    referenced: list[IndexedFile] | None = None
 
     @classmethod
-    def exported(cls, job_id: str, size: int, files: int | None = None) -> Self:
-        return cls(job_id=job_id, status=JobStatus.EXPORTED, bytes=size, files=files)
+    def exported(
+        cls,
+        job_id: str,
+        size: int,
+        files: int | None = None,
+        *,
+        sha256: str | None = None,
+        result_size: int | None = None,
+        reference_id: str | None = None,
+        referenced: list[IndexedFile] | None = None,
+    ) -> Self:
+        return cls(
+            job_id=job_id,
+            status=JobStatus.EXPORTED,
+            bytes=size,
+            files=files,
+            sha256=sha256,
+            result_size=result_size,
+            reference_id=reference_id,
+            referenced=referenced,
+        )
 
     @classmethod
     def skipped(cls, job_id: str, reason: SkipReason) -> Self:

@@ -24,7 +24,7 @@ from playment_exporter.errors import (
     RejectedBody,
     TransientError,
 )
-from playment_exporter.outcomes import JobOutcome, JobPage
+from playment_exporter.outcomes import IndexedFile, JobOutcome, JobPage
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.result_store import ResultStore, s3_error_code
 
@@ -89,11 +89,11 @@ def export_with_referenced_files(
                 spool.seek(0)
                 spool.truncate()
                 shutil.copyfileobj(body, spool, COPY_CHUNK)
-                urls, size = list(body.referenced_urls), body.bytes_read
+                urls, size, sha256 = list(body.referenced_urls), body.bytes_read, body.sha256
         files = referenced_files(urls)
         written: list[str] = []
         try:
-            files_bytes = sum(
+            indexed = [
                 _export_file(
                     client,
                     store,
@@ -105,7 +105,7 @@ def export_with_referenced_files(
                     deadline=deadline,
                 )
                 for file in files
-            )
+            ]
             for attempt in client.retrying(deadline):  # a 409 from S3 is worth another try
                 with attempt:
                     spool.seek(0)
@@ -122,7 +122,15 @@ def export_with_referenced_files(
         except BaseException as error:
             _take_back(store, written, error)
             raise
-    return JobOutcome.exported(job_id, size + files_bytes, files=len(files))
+    files_bytes = sum(file.size for file in indexed if file.key in written)  # bytes written
+    return JobOutcome.exported(
+        job_id,
+        size + files_bytes,
+        files=len(files),
+        sha256=sha256,
+        result_size=size,
+        referenced=indexed,
+    )
 
 
 def _take_back(store: ResultStore, written: list[str], error: BaseException) -> None:
@@ -149,25 +157,29 @@ def _export_file(
     written: list[str],
     overwrite: bool,
     deadline: float | None,
-) -> int:
+) -> IndexedFile:
+    key = store.referenced_key(page.batch_id, job_id, file.name)
     try:
         for attempt in client.retrying(deadline):
             with (
                 attempt,
                 client.open_result(file.url, deadline=deadline, expect_json=False) as body,
             ):
-                key = store.write_referenced(
-                    page.batch_id,
-                    job_id,
-                    file.name,
-                    body,
-                    overwrite=overwrite,
-                    size_hint=body.expected_length,
-                )
+                try:
+                    store.write_referenced(
+                        page.batch_id,
+                        job_id,
+                        file.name,
+                        body,
+                        overwrite=overwrite,
+                        size_hint=body.expected_length,
+                    )
+                except AlreadyExported:
+                    # Written by an earlier run whose result write did not happen: the same
+                    # file, kept; the index records what was read of it now.
+                    return IndexedFile(key=key, size=body.bytes_read, sha256=body.sha256)
                 written.append(key)
-                return body.bytes_read
-    except AlreadyExported:
-        return 0  # written by an earlier run whose result write did not happen
+                return IndexedFile(key=key, size=body.bytes_read, sha256=body.sha256)
     except (TransientError, RejectedBody, PlaymentApiError) as error:
         raise ReferencedFileFailed(
             error.code, f"referenced file {file.name}: {error.message}"

@@ -16,6 +16,7 @@ Anything larger, of unknown length, or whose ``url`` fields are wanted is parsed
 by ijson's C parser as it streams, so memory stays flat whatever the size.
 """
 
+import hashlib
 import json
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -57,12 +58,22 @@ class VerifiedBody:
         self._parser = make_parser(self._events)
         self._finished = False
         self.bytes_read = 0
+        self._digest = hashlib.sha256()  # of the bytes read, as they pass: no second read
         self._parse_whole = (
             not collect_urls and self._expected is not None and self._expected <= WHOLE_PARSE_LIMIT
         )
 
     def readable(self) -> bool:
         return True
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 (hex) of every byte read so far: of the whole body once it is read."""
+        return self._digest.hexdigest()
+
+    @property
+    def sha256_digest(self) -> bytes:
+        return self._digest.digest()
 
     def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all if negative), filling short reads, checking as it goes."""
@@ -87,6 +98,7 @@ class VerifiedBody:
         chunks: list[bytes] = []
         while chunk := self._read_raw(None):
             self.bytes_read += len(chunk)
+            self._digest.update(chunk)
             chunks.append(chunk)
         data = b"".join(chunks)
         self._finished = True
@@ -109,6 +121,7 @@ class VerifiedBody:
 
     def _feed(self, chunk: bytes) -> None:
         self.bytes_read += len(chunk)
+        self._digest.update(chunk)
         if self._expected is not None and self.bytes_read > self._expected:
             raise RejectedBody("body_too_long", f"more bytes than Content-Length {self._expected}")
         if not self._expect_json:

@@ -12,7 +12,9 @@ not be confused: 412 ``PreconditionFailed`` (the object exists: the job is alrea
 next try will see either the object or a free key).
 """
 
+import base64
 import bisect
+import hashlib
 import mimetypes
 import threading
 from collections.abc import Iterable
@@ -23,6 +25,7 @@ from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import ClientError
 
 from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, TransientError
+from playment_exporter.export_index import index_key
 
 MiB = 1024 * 1024
 RESULT_SUFFIX = ".json"
@@ -101,6 +104,15 @@ class ResultStore:
             metadata=metadata,
         )
 
+    def write_index(self, batch_id: str, execution: str, page: int, lines: bytes) -> str:
+        """A page's index part (``export_index``); its key. Rewritten whole if the page's call
+        runs again, never appended to."""
+        key = index_key(self.prefix, batch_id, execution, page)
+        self._s3.put_object(
+            Bucket=self.bucket, Key=key, Body=lines, ContentType="application/x-ndjson"
+        )
+        return key
+
     def written_by(self, batch_id: str, job_id: str) -> str:
         """The execution that wrote the job's result ("" if none is recorded)."""
         answer = self._s3.head_object(Bucket=self.bucket, Key=self.result_key(batch_id, job_id))
@@ -160,8 +172,11 @@ class ResultStore:
         if not overwrite:
             with self._lock:
                 self._create_only_keys.add(key)
+        # S3 checks every part on receipt against its CRC32, and the whole object against
+        # the CRC32 the parts make (FULL_OBJECT): a part damaged on the way fails the upload.
+        checked = extra | {"ChecksumAlgorithm": "CRC32", "ChecksumType": "FULL_OBJECT"}
         try:
-            self._transfers.upload(body, self.bucket, key, extra_args=extra).result()
+            self._transfers.upload(body, self.bucket, key, extra_args=checked).result()
         except ClientError as error:
             _raise_if_conditional(error, key)
             raise
@@ -175,8 +190,18 @@ class ResultStore:
     ) -> None:
         data = body.read()  # every check the body makes runs before the request is sent
         condition = {} if overwrite else {"IfNoneMatch": "*"}
+        # The SHA-256 of the bytes as they came from Playment: S3 refuses the write (BadDigest)
+        # if what reaches it differs, and nothing is stored.
+        digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
         try:
-            self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, **extra, **condition)
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ChecksumSHA256=digest,
+                **extra,
+                **condition,
+            )
         except ClientError as error:
             _raise_if_conditional(error, key)
             raise
