@@ -31,6 +31,9 @@ NEEDED = {
     "FetchResultFunctionRole": ("ReadApiKey", "WriteResultsAndOutcomes", "TakeBackFailedJobFiles"),
     "WriteReportFunctionRole": ("ListOutcomes", "ReadAndWriteBookkeeping"),
 }
+# Needed on a path no single export here can take (a page's call run again by Step
+# Functions): proven in tests/integration/test_iam_enforcement.py, under the same role.
+PROVEN_ELSEWHERE = {"FetchResultFunctionRole": ("TellOwnResults",)}
 # The export below: one job's second referenced file is broken, so its first one, already
 # written, must be taken back (FetchResult's s3:DeleteObject); it is listed in steps of 5
 # jobs, and one job is listed again in a later step, so that ListPages must ask a result
@@ -83,7 +86,10 @@ def test_the_list_of_needed_statements_is_every_statement_the_roles_hold(
         for name, resource in translated_template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role" and name.endswith("FunctionRole")
     }
-    assert roles == NEEDED
+    proven = {role: NEEDED.get(role, ()) + PROVEN_ELSEWHERE.get(role, ()) for role in roles}
+    assert {role: sorted(sids) for role, sids in roles.items()} == {
+        role: sorted(sids) for role, sids in proven.items()
+    }
 
 
 def test_with_every_statement_the_export_runs_as_designed(

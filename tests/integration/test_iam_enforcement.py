@@ -1,6 +1,7 @@
 """The IAM enforcement the local engine runs the functions under, and its seams into moto."""
 
 import inspect
+import io
 import json
 import math
 from collections.abc import Iterator
@@ -15,11 +16,15 @@ from moto.iam import access_control, policy_conditions
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.stepfunctions.parser.asl.utils import boto_client
 
+from playment_exporter.errors import AlreadyExported
+from playment_exporter.result_store import ResultStore
+from playment_local.cfn_template import CfnTemplate
 from playment_local.iam_enforcement import (
     STEP_FUNCTIONS_ENGINE_KEY,
     IamEnforcement,
     RoleCredentials,
     _string_like,
+    function_role_policies,
 )
 from tests.conftest import REGION
 
@@ -174,3 +179,47 @@ def test_the_moto_internals_the_seams_rely_on_are_where_they_were() -> None:
         "AWS_SECRET_ACCESS_KEY": "b",
         "AWS_SESSION_TOKEN": "c",
     }
+
+
+@pytest.mark.parametrize("granted", [True, False], ids=["as-granted", "without-TellOwnResults"])
+def test_a_retried_write_of_its_own_result_needs_fetch_results_head_grant(
+    moto_with_iam, translated_template, granted
+) -> None:
+    # Given FetchResult's role as SAM translates template.yaml (TellOwnResults taken out, in
+    # the second case), and a result this execution already wrote, as a first call of a page
+    # that Step Functions then ran again
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="bkt")
+    boto3.client("secretsmanager", region_name=REGION).create_secret(Name="k", SecretString="x")
+    template = CfnTemplate(
+        translated_template,
+        physical_ids={
+            "ResultsBucket": {"Ref": "bkt", "Arn": "arn:aws:s3:::bkt"},
+            "ApiKeySecret": {"Ref": "arn:aws:secretsmanager:us-east-1:1:secret:k"},
+        },
+        pseudo={"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"},
+    )
+    policies = function_role_policies(template)["FetchResultFunction"]
+    if not granted:
+        for document in policies.values():
+            document["Statement"] = [
+                s for s in document["Statement"] if s.get("Sid") != "TellOwnResults"
+            ]
+    s3 = client("s3", moto_with_iam.assume_new_role("fetch-result", policies))
+    store = ResultStore(s3, "bkt", "")
+    try:
+        with moto_with_iam.enforced():
+            store.write_result("b1", "a", io.BytesIO(b"{}"), overwrite=False, execution="e1")
+            # When the same execution writes it again, create-only
+            again = io.BytesIO(b"{}")
+            if granted:
+                # Then it succeeds: the result is this run's, exported, not "already exported"
+                store.write_result("b1", "a", again, overwrite=False, execution="e1")
+            else:
+                # Then asking the result which execution wrote it is refused, as on AWS
+                with pytest.raises(ClientError, match="HeadObject"):
+                    store.write_result("b1", "a", again, overwrite=False, execution="e1")
+            # And another execution's write of it is "already exported" (once it may ask)
+            with pytest.raises(AlreadyExported if granted else ClientError):
+                store.write_result("b1", "a", io.BytesIO(b"{}"), overwrite=False, execution="e2")
+    finally:
+        store.close()

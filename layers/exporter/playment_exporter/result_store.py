@@ -86,7 +86,8 @@ class ResultStore:
         execution: str = "",
     ) -> None:
         """Stream ``body`` into the job's object; whole or not at all. ``execution`` (the one
-        that planned the job) goes into its metadata (``written_by``).
+        that planned the job) goes into its metadata (``written_by``); a create-only write of
+        a result that same execution wrote already succeeds, as the retry it is.
 
         Raises ``AlreadyExported`` when the object exists and ``overwrite`` is false. Any
         exception the body raises while being read aborts the upload: nothing is written.
@@ -95,14 +96,20 @@ class ResultStore:
         """
         key = self.result_key(batch_id, job_id)
         metadata = {EXECUTION_METADATA: execution} if execution else {}
-        self._write(
-            key,
-            body,
-            overwrite=overwrite,
-            size_hint=size_hint,
-            content_type=JSON,
-            metadata=metadata,
-        )
+        try:
+            self._write(
+                key,
+                body,
+                overwrite=overwrite,
+                size_hint=size_hint,
+                content_type=JSON,
+                metadata=metadata,
+            )
+        except AlreadyExported:
+            # Written by this very execution: its page's call is running again (Step Functions
+            # retried it), and the job is this run's, not an earlier run's.
+            if not execution or self.written_by(batch_id, job_id) != execution:
+                raise
 
     def write_index(self, batch_id: str, execution: str, page: int, lines: bytes) -> str:
         """A page's index part (``export_index``); its key. Rewritten whole if the page's call
