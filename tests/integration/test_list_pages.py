@@ -511,3 +511,36 @@ def test_only_batches_that_changed_or_are_due_are_listed_again(
     assert sorted(plan.fingerprints) == listed
     left = {entry.batch_id for entry in plan.left_out}
     assert left == {"a", "b"} - set(listed)
+
+
+class CyclingListing:
+    """A client whose batch pages hand back tokens in a circle: 1, 2, then 1 again."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def list_batch_page(self, project_id: str, batch_id: str, token: str, **_: Any) -> BatchPage:
+        self.requests += 1
+        following = {"": "1", "1": "2", "2": "1"}[token]
+        job = ListedJob(id=f"j{self.requests}", status="completed")
+        return BatchPage(jobs=[job], next_page_token=following)
+
+
+def test_a_page_token_that_comes_back_ends_the_listing_instead_of_looping(s3: Any) -> None:
+    # Given a batch whose page tokens go round in a circle
+    client = CyclingListing()
+    store = ResultStore(s3, BUCKET, "")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    # When it is listed / Then the listing stops with repeated_page_token, naming the batch,
+    # after three pages, rather than paging forever
+    with pytest.raises(PlaymentApiError, match="batch b1: page token '1' came back twice"):
+        list_export_pages(
+            cast(PlaymentClient, client),
+            store,
+            RunRecords(s3, BUCKET, "cycle"),
+            request,
+            max_concurrency=4,
+            started_at=now(),
+        )
+    store.close()
+    assert client.requests == 3

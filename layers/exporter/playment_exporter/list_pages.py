@@ -162,6 +162,7 @@ def list_export_pages(
     else:
         plan = records.read_batch_plan()
     chunk = _Chunk(request.project_id)
+    seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step loops
     while cursor.batch_index < len(plan.batch_ids) and chunk.requested < step_jobs:
         if chunk.requested and deadline is not None and clock() >= deadline:
             break
@@ -180,6 +181,7 @@ def list_export_pages(
                     "times; listing it again from its first page did not help",
                 ) from None
             cursor = cursor.restart_batch()
+            seen_tokens = {seen for seen in seen_tokens if seen[0] != cursor.batch_index}
             continue
         batch = chunk.batch(batch_id)
         for job in page.jobs:
@@ -188,9 +190,10 @@ def list_export_pages(
         token = page.next_page_token
         if not page.jobs or not token:
             cursor = cursor.next_batch()
-        elif token == cursor.page_token:
+        elif token == cursor.page_token or (cursor.batch_index, token) in seen_tokens:
             raise repeated_token(batch_id, token)
         else:
+            seen_tokens.add((cursor.batch_index, token))
             cursor = cursor.model_copy(update={"page_token": token})
     chunk.settle_exported(store, records.execution, started_at, overwrite=request.overwrite)
     to_fetch = chunk.to_fetch()
