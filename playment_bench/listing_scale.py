@@ -2,8 +2,8 @@
 
 An export is listed through the real listing steps (``list_export_pages`` with the cursor of
 one step passed to the next, as the state machine loops), against the simulator with no
-latency (in a process of its own, so that it neither shares the GIL nor adds to the memory
-measured here; TCP_NODELAY on its API handler, see ``_serve``), with S3 in moto and
+latency (in a process of its own, ``SimulatorProcess``, so that it neither shares the GIL nor
+adds to the memory measured here), with S3 in moto and
 ``RunRecords`` and ``ResultStore`` as the ListPages handler builds them. Two exports of one
 project of 1,100,000 jobs: five batches of 20,000 (100,000 jobs) and its one batch of
 1,000,000. Each step's duration is measured in a run without tracing; its peak memory in a
@@ -15,7 +15,6 @@ Then a projection, by arithmetic (``project``), of a 10,000,000-job export at a 
 Playment listing page, priced by the cost model.
 """
 
-import multiprocessing
 import statistics
 import time
 import tracemalloc
@@ -23,24 +22,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from math import ceil
-from multiprocessing.connection import Connection
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from moto import mock_aws
 
 from exporter_runtime.clients import aws_session, s3_client
 from playment_bench import cost
+from playment_bench.simulator_process import PROJECT, SimulatorProcess
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingCursor, list_export_pages
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.report import MAX_PAGES_PER_STEP
 from playment_exporter.result_store import ResultStore
 from playment_exporter.run_records import RunRecords
-from playment_simulator import Catalog, SimBatch, SimJob, SimProject, Simulator
-from playment_simulator.api import ApiHandler
 
-PROJECT = "listing-project"
 API_KEY = "listing-bench-key"
 BUCKET = "listing-bench"
 SMALL_BATCHES = {f"small-{n}": 20_000 for n in range(1, 6)}
@@ -52,68 +47,6 @@ EXPORTS = {  # name -> batches exported
 PROJECTION_JOBS = 10_000_000
 PROJECTION_SECONDS_PER_LISTING_PAGE = 0.3
 MiB = 1024 * 1024
-
-
-class _ListedOnce(SimBatch):
-    """A batch whose listing is its jobs as they are: ``SimBatch.listing`` rebuilds an index
-    of the whole batch for each page it serves (for ``listed_twice``), which makes a batch of a
-    million jobs take minutes per hundred pages."""
-
-    @property
-    def listing(self) -> tuple[SimJob, ...]:
-        return self.jobs
-
-
-def listing_catalog() -> Catalog:
-    batches = {**SMALL_BATCHES, HUGE_BATCH[0]: HUGE_BATCH[1]}
-    return Catalog(
-        [
-            SimProject(
-                PROJECT,
-                tuple(
-                    _ListedOnce(
-                        batch_id, tuple(SimJob(f"{batch_id}-{n:07d}") for n in range(count))
-                    )
-                    for batch_id, count in batches.items()
-                ),
-            )
-        ]
-    )
-
-
-def _serve(connection: Connection) -> None:
-    # In this process only: the simulator's handler leaves Nagle's algorithm on, and on
-    # loopback its split writes then wait for the client's delayed ACK, about 40 ms a page
-    # (measured: 20 pages in 0.97 s; 0.06 s with TCP_NODELAY). "No latency" would be 40 ms.
-    ApiHandler.disable_nagle_algorithm = True
-    with Simulator(listing_catalog(), API_KEY, page_size=100) as simulator:
-        connection.send(simulator.api_url)
-        connection.recv()  # told to stop
-    connection.send(True)
-
-
-class _SimulatorProcess:
-    def __init__(self) -> None:
-        self._parent, child = multiprocessing.Pipe()
-        self._process = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(child,), daemon=True
-        )
-        self.api_url = ""
-
-    def __enter__(self) -> Self:
-        self._process.start()
-        self.api_url = self._parent.recv()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._parent.send("stop")
-        self._parent.recv()
-        self._process.join(timeout=30)
 
 
 # ------------------------------------------------------------------ measured
@@ -210,7 +143,8 @@ def measure(
     step_jobs = step_jobs or deployed.listing_step_jobs
     max_concurrency = max_concurrency or deployed.map_max_concurrency
     figures = []
-    with _SimulatorProcess() as simulator, mock_aws():
+    batches = {**SMALL_BATCHES, HUGE_BATCH[0]: HUGE_BATCH[1]}
+    with SimulatorProcess(batches, api_key=API_KEY) as simulator, mock_aws():
         s3 = s3_client(aws_session(), max_connections=4)
         s3.create_bucket(Bucket=BUCKET)
         for name, batch_ids in EXPORTS.items():

@@ -544,3 +544,28 @@ def test_a_page_token_that_comes_back_ends_the_listing_instead_of_looping(s3: An
         )
     store.close()
     assert client.requests == 3
+
+
+def test_a_last_page_that_hands_back_its_own_token_ends_the_listing(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given a server whose last page hands back the token that asked for it
+    catalog = sample_catalog(PROJECT, {"b1": 250}, last_page_tokens=("repeat",))
+    simulator = start_simulator(catalog)
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    # When the batch is listed / Then it stops with repeated_page_token after three pages
+    with pytest.raises(PlaymentApiError) as raised:
+        list_export_pages(
+            client,
+            store,
+            RunRecords(s3, BUCKET, "repeat"),
+            request,
+            max_concurrency=4,
+            started_at=now(),
+        )
+    store.close()
+    client.close()
+    assert raised.value.code == "repeated_page_token"
+    assert simulator.stats.requests["list"] == 3

@@ -2,11 +2,13 @@
 in bounded steps, and how it says the run ended."""
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from playment_exporter import report as report_module
+from playment_exporter.batch_history import BatchHistory, BatchRecord
 from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.report import ReportSummary, write_report
 from playment_exporter.run_records import BatchPlan, RunRecords
@@ -218,3 +220,30 @@ def test_a_chunk_whose_records_are_gone_is_reported_not_skipped(
     assert (summary.complete, summary.totals["exported"]) == (False, 1)
     (failed,) = read_report(s3, records)["failed"]
     assert (failed["job_id"], failed["error_code"]) == ("chunk-000001", "chunk_unreadable")
+
+
+def test_only_batches_exported_without_a_failure_are_recorded_clean(
+    s3: Any, records: RunRecords
+) -> None:
+    # Given an all_batches run that listed b1 and b2 (with their details), b2 with a failed job,
+    # and a history that knew b2 clean from an earlier run
+    details = {"total_jobs": 2, "completed_jobs": 2}
+    records.write_batch_plan(
+        BatchPlan(batch_ids=["b1", "b2"], fingerprints={"b1": details, "b2": details})
+    )
+    b2_page = JobPage(project_id="p1", batch_id="b2", page=1, job_ids=["z"])
+    records.write_chunk(0, [page(0, "a"), b2_page], [])
+    records.write_page_outcome(outcome(0, JobOutcome.exported("a", 1)))
+    failed = [JobOutcome.failed("z", "FS_0004", "gone")]
+    records.write_page_outcome(PageOutcome(project_id="p1", batch_id="b2", page=1, outcomes=failed))
+    history = BatchHistory(s3, BUCKET, "p1")
+    earlier = datetime(2026, 1, 1, tzinfo=UTC)
+    history.write({"b2": BatchRecord(fingerprint=details, listed_at=earlier)})
+    started = "2026-12-01T00:00:00+00:00"
+    # When the report is written
+    write_report(records, {**LISTING, "started_at": started}, history=history)
+    # Then b1 is recorded clean as of this run, and b2 is forgotten: the next run lists it
+    recorded = history.read()
+    assert set(recorded) == {"b1"}
+    assert recorded["b1"].fingerprint == details
+    assert recorded["b1"].listed_at == datetime.fromisoformat(started)

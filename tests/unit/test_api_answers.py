@@ -249,7 +249,7 @@ def test_a_relative_location_is_resolved_and_fetched_as_it_should_be(
     [
         (lambda c: c.get_job("p1", "j1"), {"status": ["not", "text"]}, "job"),
         (lambda c: c.get_project_details("p1"), {"batches": "none"}, "project details"),
-        (lambda c: list(c.list_batch_pages("p1", "b1")), {"jobs": [{"no": "id"}]}, "batch page"),
+        (lambda c: c.list_batch_page("p1", "b1", ""), {"jobs": [{"no": "id"}]}, "batch page"),
     ],
 )
 def test_an_answer_of_the_wrong_shape_is_permanent_and_says_which(

@@ -23,7 +23,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import Retrying
 from urllib3.util.retry import Retry
 
-from playment_exporter.api_models import ApiError, BatchPage, JobRecord, ListedJob, ProjectDetails
+from playment_exporter.api_models import ApiError, BatchPage, JobRecord, ProjectDetails
 from playment_exporter.errors import (
     PlaymentApiError,
     PlaymentAuthError,
@@ -73,23 +73,6 @@ class PlaymentClient:
         self._session.close()
 
     # -- the three endpoints -------------------------------------------------------------
-
-    def list_batch_pages(
-        self, project_id: str, batch_id: str, *, deadline: float | None = None
-    ) -> Iterator[list[ListedJob]]:
-        """Yield each page of the batch's jobs, in order, until the last page."""
-        token = ""
-        seen: set[str] = set()
-        while True:
-            page = self.list_batch_page(project_id, batch_id, token, deadline=deadline)
-            if page.jobs:
-                yield page.jobs
-            if not page.jobs or not page.next_page_token:
-                return
-            token = page.next_page_token
-            if token in seen:
-                raise repeated_token(batch_id, token)
-            seen.add(token)
 
     def list_batch_page(
         self, project_id: str, batch_id: str, token: str, *, deadline: float | None = None

@@ -71,10 +71,6 @@ class VerifiedBody:
         """The SHA-256 (hex) of every byte read so far: of the whole body once it is read."""
         return self._digest.hexdigest()
 
-    @property
-    def sha256_digest(self) -> bytes:
-        return self._digest.digest()
-
     def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all if negative), filling short reads, checking as it goes."""
         if self._finished:
