@@ -562,9 +562,9 @@ def invocation_count(inputs: CostInputs, layout: ExecutionLayout) -> int:
 
 def s3_puts(inputs: CostInputs, layout: ExecutionLayout) -> int:
     """Results and the pages' outcomes; per listing step its manifest and listing outcome,
-    and the Map run's ResultWriter files; per execution the batch plan (first step) and the
-    report (no report part: on an export that goes well no job needs attention)."""
-    per_step = 2 + RESULT_WRITER_PUTS
+    the Map run's ResultWriter files, and the report's two job lists of that chunk (written
+    empty too); per execution the batch plan (first step) and the report."""
+    per_step = 2 + RESULT_WRITER_PUTS + 2
     per_execution = 1 + layout.listing_steps * per_step + 1
     return (
         ceil(inputs.jobs * inputs.s3_puts_per_job)

@@ -33,7 +33,6 @@ EXPORTS_PREFIX = "_exports/"
 LISTING_STATE = "ListPages"
 # The report ends with one entry per failed and skipped job (millions, for a big export):
 # everything an overview needs comes before them, so reading stops there.
-_REPORT_LISTS = frozenset({"failed", "skipped"})
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 _MAP_RUN_ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
 _ITEMS_DONE = ("succeeded", "failed", "timedOut", "aborted")
@@ -274,7 +273,7 @@ class DeployedStack:
     # -- reports -------------------------------------------------------------------------
 
     def report_summary(self, name: str) -> dict[str, Any] | None:
-        """The report's top-level fields up to its job lists; None while there is no report."""
+        """The report's fields (its job lists are files beside it); None while there is none."""
         key = self.report_key(name)
         with aws_errors(f"reading s3://{self.results_bucket}/{key}"):
             try:
@@ -284,11 +283,7 @@ class DeployedStack:
                     return None
                 raise
             try:
-                summary: dict[str, Any] = {}
-                for field, value in ijson.kvitems(body, "", use_float=True):
-                    if field in _REPORT_LISTS:
-                        break
-                    summary[field] = value
+                summary: dict[str, Any] = dict(ijson.kvitems(body, "", use_float=True))
             except ijson.JSONError as error:
                 raise StackError(f"s3://{self.results_bucket}/{key} is not JSON: {error}") from None
             finally:

@@ -1,6 +1,7 @@
 """The whole state machine on the local engine, against the simulator on loopback."""
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -53,6 +54,16 @@ def local_engine(translated_template: dict[str, Any]) -> Iterator[Callable[..., 
 def stored_sha256(engine: LocalEngine, key: str) -> str:
     body = engine.s3.get_object(Bucket=engine.bucket, Key=key)["Body"].read()
     return hashlib.sha256(body).hexdigest()
+
+
+def report_jobs(engine: LocalEngine, execution: str, kind: str) -> list[dict[str, Any]]:
+    """The jobs an execution's report names under ``kind`` (failed, skipped), from the JSON
+    Lines files beside ``report.json``."""
+    entries = []
+    for key in engine.keys(f"_exports/{execution}/report/{kind}/"):
+        body = engine.s3.get_object(Bucket=engine.bucket, Key=key)["Body"].read()
+        entries += [json.loads(line) for line in body.splitlines()]
+    return entries
 
 
 def result_keys(engine: LocalEngine, batch_id: str) -> set[str]:

@@ -90,7 +90,9 @@ def test_failed_jobs_exit_1_and_the_report_names_them(
     assert "ExportIncomplete" in out
     assert "invalid_json" in out
     (report_path,) = tmp_path.glob("_exports/*/report.json")
-    failed = json.loads(report_path.read_text())["failed"]
+    assert json.loads(report_path.read_text())["failed_jobs"]["count"] == 1
+    (failed_list,) = report_path.parent.glob("report/failed/*.jsonl")
+    failed = [json.loads(line) for line in failed_list.read_text().splitlines()]
     assert [entry["job_id"] for entry in failed] == ["batch-a-job-00007"]
     assert len(list((tmp_path / "batch-a").glob("*.json"))) == 29
 

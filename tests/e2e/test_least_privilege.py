@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from playment_simulator import Catalog, FaultPlan, SimProject
-from tests.e2e.conftest import segmentation_catalog
+from tests.e2e.conftest import report_jobs, segmentation_catalog
 
 PROJECT = "demo-project"
 # Every statement the function roles hold unconditionally, by role and Sid. The KMS ones
@@ -107,7 +107,7 @@ def test_with_every_statement_the_export_runs_as_designed(
     assert result.report is not None
     assert result.report["totals"] == {**result.report["totals"], "jobs": 12, "exported": 11}
     assert result.report["totals"]["failed"] == 1
-    (failed,) = result.report["failed"]
+    (failed,) = report_jobs(engine, result.name, "failed")
     assert (failed["job_id"], failed["error_code"]) != ("seg-007", "cleanup_failed")
     assert engine.keys("seg/seg-007") == []
     assert len(engine.keys("seg/")) == 11 * 4
@@ -131,7 +131,8 @@ def test_taking_out_any_statement_breaks_the_export_with_access_denied(
     # (moto renders a refusal of a JSON-protocol call, Secrets Manager's, as XML, so botocore
     # reads only its status: the API-key error then names 403, not AccessDeniedException;
     # a refused HeadObject has no body at all, so S3 says only 403 Forbidden.)
-    said = json.dumps([result.error, result.cause, result.report]) + caplog.text
+    failed = report_jobs(engine, result.name, "failed")
+    said = json.dumps([result.error, result.cause, result.report, failed]) + caplog.text
     refused_secret = "could not read the API key from secret" in said and ": 403" in said
     refused_head = "HeadObject operation: Forbidden" in said
     assert "AccessDenied" in said or (sid == "ReadApiKey" and refused_secret) or refused_head
@@ -140,7 +141,7 @@ def test_taking_out_any_statement_breaks_the_export_with_access_denied(
         and result.error == "ExportIncomplete"
         and result.report is not None
         and result.report["totals"]["exported"] == 11
-        and [f["error_code"] for f in result.report["failed"]] != ["cleanup_failed"]
+        and [f["error_code"] for f in failed] != ["cleanup_failed"]
         and engine.keys("seg/seg-007") == []
     )
     assert not designed

@@ -117,8 +117,9 @@ def test_start_exits_1_when_a_job_fails_and_names_the_error(
     assert execution["status"] == "FAILED"
     assert "FAILED (ExportIncomplete)" in out
     assert re.search(r"failed: invalid_json\s*│\s*1\b", out)
-    report = deployed.read_json(f"_exports/{execution['name']}/report.json")
-    assert [entry["job_id"] for entry in report["failed"]] == [BROKEN_JOB]
+    (failed_list,) = deployed.keys(f"_exports/{execution['name']}/report/failed/")
+    body = deployed.s3.get_object(Bucket=deployed.bucket, Key=failed_list)["Body"].read()
+    assert [json.loads(line)["job_id"] for line in body.splitlines()] == [BROKEN_JOB]
 
 
 def test_on_a_terminal_start_shows_the_pages_done_on_stderr(

@@ -2,6 +2,7 @@
 in bounded steps, and how it says the run ended."""
 
 import json
+import tracemalloc
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,11 @@ def report_in_steps(records: RunRecords, listing: dict[str, Any]) -> list[Report
 
 def read_report(s3: Any, records: RunRecords) -> Any:
     return json.loads(s3.get_object(Bucket=BUCKET, Key=records.report_key)["Body"].read())
+
+
+def job_list(records: RunRecords, kind: str) -> list[dict[str, Any]]:
+    """The jobs the report names under ``kind`` (failed, skipped), from its files."""
+    return [json.loads(line) for line in records.read_job_lists(kind)]
 
 
 def test_a_key_refused_after_the_listing_ends_the_run_as_an_auth_failure(
@@ -90,7 +96,7 @@ def test_other_failures_leave_the_run_incomplete_but_not_an_auth_failure(
     assert f"s3://{BUCKET}/{records.report_key}" in summary.cause
     # And the report lists each failure and skip with its code or reason, and the input
     report = read_report(s3, records)
-    assert report["failed"] == [
+    assert job_list(records, "failed") == [
         {"batch_id": "b1", "job_id": "b", "error_code": "FS_0004", "message": "Job not found"},
         {
             "batch_id": "b1",
@@ -99,7 +105,11 @@ def test_other_failures_leave_the_run_incomplete_but_not_an_auth_failure(
             "message": "the call for page 1 of batch b1 did not finish",
         },
     ]
-    assert report["skipped"] == [{"batch_id": "b1", "job_id": "c", "reason": "not_completed"}]
+    assert job_list(records, "skipped") == [
+        {"batch_id": "b1", "job_id": "c", "reason": "not_completed"}
+    ]
+    assert report["failed_jobs"] == {"count": 2, "files": "report/failed/*.jsonl"}
+    assert report["skipped_jobs"] == {"count": 1, "files": "report/skipped/*.jsonl"}
     assert report["failed_by_code"] == {"FS_0004": 1, "no_outcome": 1}
     assert report["skipped_by_reason"] == {"not_completed": 1}
     assert (report["execution"], report["project_id"], report["batch_ids"]) == (
@@ -137,8 +147,11 @@ def test_jobs_settled_by_the_listing_count_without_a_manifest_page(
     # And the job already exported is counted, not listed: only the one that needs attention is
     report = read_report(s3, records)
     assert report["skipped_by_reason"] == {"already_exported": 1, "not_completed": 1}
-    assert report["skipped"] == [{"batch_id": "b1", "job_id": "b", "reason": "not_completed"}]
-    assert report["failed"] == []
+    assert job_list(records, "skipped") == [
+        {"batch_id": "b1", "job_id": "b", "reason": "not_completed"}
+    ]
+    assert report["skipped_jobs"]["count"] == 1
+    assert job_list(records, "failed") == []
 
 
 def test_a_run_with_nothing_to_do_is_complete(s3: Any, records: RunRecords) -> None:
@@ -148,7 +161,8 @@ def test_a_run_with_nothing_to_do_is_complete(s3: Any, records: RunRecords) -> N
     summary = write_report(records, LISTING)
     assert (summary.complete, summary.auth_failed) == (True, False)
     assert summary.totals == {"jobs": 0, "exported": 0, "skipped": 0, "failed": 0, "bytes": 0}
-    assert read_report(s3, records)["failed"] == []
+    assert read_report(s3, records)["failed_jobs"]["count"] == 0
+    assert job_list(records, "failed") == []
 
 
 def test_a_settled_job_does_not_stand_for_a_manifest_page(s3: Any, records: RunRecords) -> None:
@@ -160,7 +174,7 @@ def test_a_settled_job_does_not_stand_for_a_manifest_page(s3: Any, records: RunR
     # When the report is written / Then page 0's job still counts as failed: no outcome
     report = write_report(records, LISTING)
     assert report.totals["failed"] == 1
-    assert [f["job_id"] for f in read_report(s3, records)["failed"]] == ["a"]
+    assert [f["job_id"] for f in job_list(records, "failed")] == ["a"]
 
 
 def test_a_report_over_many_chunks_is_made_in_bounded_steps(
@@ -196,15 +210,17 @@ def test_a_report_over_many_chunks_is_made_in_bounded_steps(
     assert final.totals == {"jobs": 15, "exported": 5, "skipped": 5, "failed": 5, "bytes": 15}
     assert (final.complete, final.auth_failed) == (False, False)
     report = read_report(s3, records)
-    assert [f["job_id"] for f in report["failed"]] == [f"f{n}" for n in range(5)]
-    assert report["skipped"] == []
+    assert [f["job_id"] for f in job_list(records, "failed")] == [f"f{n}" for n in range(5)]
+    assert job_list(records, "skipped") == []
     assert report["skipped_by_reason"] == {"already_exported": 5}
     assert report["totals"] == final.totals
-    # And the parts it was made from hold only the jobs that need attention
-    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{records.prefix}report-parts/")
-    parts = [item["Key"] for item in listed["Contents"]]
-    assert len(parts) == 3
-    assert all('"x' not in json.dumps(records.read_json(key)) for key in parts)
+    # And the job lists beside it are one per chunk and kind, naming only the jobs that need
+    # attention (the jobs already exported are counted, not listed)
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{records.prefix}report/")
+    assert [item["Key"] for item in listed["Contents"]] == [
+        records.job_list_key(kind, chunk) for kind in ("failed", "skipped") for chunk in range(5)
+    ]
+    assert all(entry["job_id"].startswith("f") for entry in job_list(records, "failed"))
 
 
 def test_a_chunk_whose_records_are_gone_is_reported_not_skipped(
@@ -218,7 +234,7 @@ def test_a_chunk_whose_records_are_gone_is_reported_not_skipped(
     # When the report is written / Then the run is incomplete and the report names the chunk
     summary = write_report(records, {**LISTING, "chunks": 2})
     assert (summary.complete, summary.totals["exported"]) == (False, 1)
-    (failed,) = read_report(s3, records)["failed"]
+    (failed,) = job_list(records, "failed")
     assert (failed["job_id"], failed["error_code"]) == ("chunk-000001", "chunk_unreadable")
 
 
@@ -247,3 +263,125 @@ def test_only_batches_exported_without_a_failure_are_recorded_clean(
     assert set(recorded) == {"b1"}
     assert recorded["b1"].fingerprint == details
     assert recorded["b1"].listed_at == datetime.fromisoformat(started)
+
+
+def not_completed_chunks(records: RunRecords, chunks: int, jobs: int, batch: str = "b1") -> None:
+    """``chunks`` listing chunks, each settling ``jobs`` jobs as not completed."""
+    for chunk in range(chunks):
+        settled = PageOutcome(
+            project_id="p1",
+            batch_id=batch,
+            page=-1,
+            outcomes=[
+                JobOutcome.skipped(f"c{chunk}-{n}", SkipReason.NOT_COMPLETED) for n in range(jobs)
+            ],
+        )
+        records.write_chunk(chunk, [], [settled])
+
+
+def peak_of_one_step(records: RunRecords, listing: dict[str, Any]) -> tuple[int, ReportSummary]:
+    """The Python memory one report step allocates at its peak, above what it started with."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        summary = write_report(records, listing)
+        return tracemalloc.get_traced_memory()[1] - before, summary
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_a_step_over_many_jobs_needing_attention_keeps_its_memory_flat(s3: Any) -> None:
+    # Given two runs whose jobs all need attention (not completed: a project still being
+    # annotated), one of 1 chunk and one of 6 chunks of 5,000 jobs, each read in one step
+    small, large = RunRecords(s3, BUCKET, "small"), RunRecords(s3, BUCKET, "large")
+    for run, chunks in ((small, 1), (large, 6)):
+        run.write_batch_plan(BatchPlan(batch_ids=["b1"]))
+        not_completed_chunks(run, chunks, 5_000)
+    # When each run's report is written in one step, its peak memory measured
+    small_peak, _ = peak_of_one_step(small, {**LISTING, "chunks": 1})
+    large_peak, summary = peak_of_one_step(large, {**LISTING, "chunks": 6})
+    # Then the step over six times the jobs needing attention peaks no higher than the one
+    # over a single chunk (what a step holds is one chunk's records, whatever the run's size)
+    assert summary.progress is None
+    assert summary.totals["skipped"] == 30_000
+    assert large_peak < small_peak * 1.25, (small_peak, large_peak)
+    # And every one of those jobs is named in the files beside the report
+    assert sum(1 for _ in large.read_job_lists("skipped")) == 30_000
+
+
+def test_the_state_between_steps_stays_the_same_size_whatever_the_batches_with_failures(
+    s3: Any, records: RunRecords, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two runs of 600 failed jobs (one Playment outage is enough), one with the
+    # failures in 3 batches and one in 600, the report made one chunk a step
+    monkeypatch.setattr(report_module, "MAX_PAGES_PER_STEP", 1)
+
+    def state_size(batches: int) -> int:
+        run = RunRecords(s3, BUCKET, f"failures-in-{batches:04d}")
+        run.write_batch_plan(BatchPlan(batch_ids=[f"batch-{n:04d}" for n in range(batches)]))
+        failed = [
+            PageOutcome(
+                project_id="p1",
+                batch_id=f"batch-{n:04d}",
+                page=-1,
+                outcomes=[
+                    JobOutcome.failed(f"j{job}", "invalid_job_id", "unsafe ID")
+                    for job in range(n, 600, batches)
+                ],
+            )
+            for n in range(batches)
+        ]
+        run.write_chunk(0, [], failed)
+        run.write_chunk(1, [], [])
+        # When the first step hands its progress on
+        (first, *_) = report_in_steps(run, {**LISTING, "chunks": 2})
+        assert first.progress is not None
+        return len(first.model_dump_json())
+
+    # Then what it hands on is the same size for both: counts, not lists of batches
+    assert state_size(600) == state_size(3)
+
+
+def objects_under(s3: Any, prefix: str) -> dict[str, bytes]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {
+        item["Key"]: s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read() for item in listed
+    }
+
+
+def test_each_report_step_run_twice_changes_nothing(
+    s3: Any, records: RunRecords, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a run of two chunks, each with a failed job and a job not completed, over two
+    # batches recorded in the history, and report steps of one chunk each
+    details = {"total_jobs": 2, "completed_jobs": 1}
+    records.write_batch_plan(
+        BatchPlan(batch_ids=["b1", "b2"], fingerprints={"b1": details, "b2": details})
+    )
+    for chunk in range(2):
+        records.write_chunk(chunk, [page(chunk, f"f{chunk}")], [])
+        records.write_page_outcome(
+            outcome(
+                chunk,
+                JobOutcome.failed(f"f{chunk}", "FS_0004", "gone"),
+                JobOutcome.skipped(f"n{chunk}", SkipReason.NOT_COMPLETED),
+            )
+        )
+    monkeypatch.setattr(report_module, "MAX_PAGES_PER_STEP", 1)
+    listing = {**LISTING, "chunks": 2, "started_at": "2026-12-01T00:00:00+00:00"}
+    history = BatchHistory(s3, BUCKET, "p1")
+    # When every step runs twice on the same input, as a retry after a crash would
+    first = write_report(records, listing, history=history)
+    written_once = objects_under(s3, "")
+    again = write_report(records, listing, history=history)
+    assert again == first
+    assert objects_under(s3, "") == written_once
+    last = write_report(records, listing, first.progress, history=history)
+    written_once = objects_under(s3, "")
+    last_again = write_report(records, listing, first.progress, history=history)
+    # Then each retry returns what the first try did and leaves every object as it was
+    assert last_again == last
+    assert objects_under(s3, "") == written_once
+    assert last.totals == {"jobs": 4, "exported": 0, "skipped": 2, "failed": 2, "bytes": 0}
+    assert [f["job_id"] for f in job_list(records, "failed")] == ["f0", "f1"]

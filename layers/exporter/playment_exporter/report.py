@@ -1,12 +1,17 @@
 """The run's report, made in bounded steps from the outcomes in S3.
 
 Each step reads the next listing chunks (their manifests, settled jobs and page outcomes)
-until its deadline or ``MAX_PAGES_PER_STEP`` pages, adds their counts to the running totals
-(carried in the execution's state, a few hundred bytes), and writes the jobs that need a
-person's attention, failed or skipped for a reason other than "already exported", to a part
-under ``report-parts/``. The last step writes ``report.json`` from the totals and the parts,
-through a temporary file, never holding more than one part. Jobs already exported are
-counted, not listed: a daily run of a large project stays a small report.
+until its deadline or ``MAX_PAGES_PER_STEP`` pages, and adds their counts to the running
+totals, which the execution's state carries between steps: a few hundred bytes, whatever the
+size of the project. The jobs that need a person's attention (failed, or skipped for a reason
+other than "already exported") are streamed, as they are read, into one JSON Lines file per
+chunk and kind beside the report (``report/failed/<chunk>.jsonl``,
+``report/skipped/<chunk>.jsonl``), never gathered in memory: a chunk's file is a function of
+the chunk alone, so a step that runs again writes the same files. The last step writes
+``report.json``, the totals and the counts by reason and error code, naming those folders; it
+reads nothing whole, so no step's time or memory grows with the project or with the number of
+jobs that need attention (600,000 jobs still being annotated are 600,000 lines in files,
+not a 60 MB document to load).
 
 A manifest page with no outcome object means its call never finished (timed out, crashed,
 was throttled past its retries): each of its jobs is counted as failed, so a job can never
@@ -14,13 +19,12 @@ silently go missing from the totals.
 """
 
 import json
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -32,25 +36,24 @@ from playment_exporter.outcomes import (
     PageOutcome,
     SkipReason,
 )
-from playment_exporter.run_records import BatchPlan, RunRecords
+from playment_exporter.run_records import BatchPlan, JobListWriter, RunRecords
 
 NO_OUTCOME = "no_outcome"
 CHUNK_UNREADABLE = "chunk_unreadable"  # a listing chunk's records could not be read
 MAX_PAGES_PER_STEP = 5_000  # page outcomes read by one step, whatever the deadline
 READERS = 16  # page outcomes read at once
 TOTALS = ("jobs", "exported", "skipped", "failed", "bytes")
+FAILED, SKIPPED = "failed", "skipped"  # the job lists beside the report
 
 
 class ReportProgress(BaseModel):
-    """Where the report stands between steps."""
+    """Where the report stands between steps: counts only, the same size for any project."""
 
     next_chunk: int = 0
     totals: dict[str, int] = {}
     skipped_by_reason: dict[str, int] = {}
     failed_by_code: dict[str, int] = {}
     auth_failed: bool = False
-    parts: list[str] = []
-    failed_batches: list[str] = []  # batches with a failed job: not recorded as clean
 
 
 class ReportSummary(BaseModel):
@@ -65,6 +68,27 @@ class ReportSummary(BaseModel):
     cause: str = ""
 
 
+class _Tally:
+    """The counts a step adds up, seeded from the progress it was given."""
+
+    def __init__(self, progress: ReportProgress) -> None:
+        self.totals = Counter(progress.totals)
+        self.by_reason = Counter(progress.skipped_by_reason)
+        self.by_code = Counter(progress.failed_by_code)
+        self.auth_failed = progress.auth_failed
+
+    def progress(self, next_chunk: int) -> ReportProgress:
+        jobs = sum(self.totals[status.value] for status in JobStatus)
+        self.totals["jobs"] = jobs
+        return ReportProgress(
+            next_chunk=next_chunk,
+            totals={name: self.totals[name] for name in TOTALS},
+            skipped_by_reason=dict(sorted(self.by_reason.items())),
+            failed_by_code=dict(sorted(self.by_code.items())),
+            auth_failed=self.auth_failed,
+        )
+
+
 def write_report(
     records: RunRecords,
     listing: dict[str, Any],
@@ -75,48 +99,53 @@ def write_report(
     clock: Callable[[], float] = time.monotonic,
 ) -> ReportSummary:
     """Count the next chunks into ``progress``; write the report once every chunk is in, and
-    then record in ``history`` the batches this run listed and exported without a failure."""
-    state = (progress or ReportProgress()).model_copy(deep=True)
+    then record in ``history`` the batches this run listed and exported without a failure.
+
+    Running a step again on the same ``progress`` writes the same files and returns the same
+    result: the state machine retries a step that crashed or timed out."""
+    start = progress or ReportProgress()
     chunks = int(listing.get("chunks", 0))
-    totals = Counter(state.totals)
-    by_reason = Counter(state.skipped_by_reason)
-    by_code = Counter(state.failed_by_code)
-    attention: list[dict[str, Any]] = []
-    first, pages_read = state.next_chunk, 0
-    failed_batches = set(state.failed_batches)
-    while state.next_chunk < chunks and pages_read < MAX_PAGES_PER_STEP:
+    tally = _Tally(start)
+    chunk, pages_read = start.next_chunk, 0
+    while chunk < chunks and pages_read < MAX_PAGES_PER_STEP:
         if pages_read and deadline is not None and clock() >= deadline:
             break
-        for outcome in _chunk_outcomes(records, state.next_chunk):
-            pages_read += 1
-            totals["bytes"] += outcome.bytes_written
-            for job in outcome.outcomes:
-                totals[job.status.value] += 1
-                entry = {"batch_id": outcome.batch_id, "job_id": job.job_id}
-                if job.status is JobStatus.FAILED:
-                    failed_batches.add(outcome.batch_id)
-                    by_code[str(job.error_code)] += 1
-                    state.auth_failed = state.auth_failed or job.error_code == AUTH_FAILED
-                    attention.append(
-                        {**entry, "error_code": job.error_code, "message": job.message}
-                    )
-                elif job.status is JobStatus.SKIPPED:
-                    by_reason[str(job.reason)] += 1
-                    if job.reason != SkipReason.ALREADY_EXPORTED:
-                        attention.append({**entry, "reason": job.reason})
-        state.next_chunk += 1
-    if attention:
-        part = f"{records.prefix}report-parts/{first:06d}.json"
-        records.write_json(part, attention)
-        state.parts.append(part)
-    totals["jobs"] = totals["exported"] + totals["skipped"] + totals["failed"]
-    state.totals = {name: totals[name] for name in TOTALS}
-    state.skipped_by_reason = dict(sorted(by_reason.items()))
-    state.failed_by_code = dict(sorted(by_code.items()))
-    state.failed_batches = sorted(failed_batches)
-    if state.next_chunk < chunks:
+        pages_read += _count_chunk(records, chunk, tally)
+        chunk += 1
+    state = tally.progress(chunk)
+    if chunk < chunks:
         return ReportSummary(report_key=records.report_key, progress=state)
     return _finish(records, listing, state, history)
+
+
+def _count_chunk(records: RunRecords, chunk: int, tally: _Tally) -> int:
+    """Add one chunk's jobs to ``tally`` and write its job lists; the page outcomes read."""
+    pages = 0
+    with (
+        records.job_list(FAILED, chunk) as failed,
+        records.job_list(SKIPPED, chunk) as skipped,
+    ):
+        for outcome in _chunk_outcomes(records, chunk):
+            pages += 1
+            tally.totals["bytes"] += outcome.bytes_written
+            for job in outcome.outcomes:
+                _count_job(outcome.batch_id, job, tally, failed, skipped)
+    return pages
+
+
+def _count_job(
+    batch_id: str, job: JobOutcome, tally: _Tally, failed: JobListWriter, skipped: JobListWriter
+) -> None:
+    tally.totals[job.status.value] += 1
+    entry = {"batch_id": batch_id, "job_id": job.job_id}
+    if job.status is JobStatus.FAILED:
+        tally.by_code[str(job.error_code)] += 1
+        tally.auth_failed = tally.auth_failed or job.error_code == AUTH_FAILED
+        failed.add({**entry, "error_code": job.error_code, "message": job.message})
+    elif job.status is JobStatus.SKIPPED:
+        tally.by_reason[str(job.reason)] += 1
+        if job.reason != SkipReason.ALREADY_EXPORTED:
+            skipped.add({**entry, "reason": job.reason})
 
 
 def _chunk_outcomes(records: RunRecords, chunk: int) -> Iterator[PageOutcome]:
@@ -166,66 +195,57 @@ def _finish(
 ) -> ReportSummary:
     plan = records.read_batch_plan()
     if history is not None and plan.fingerprints:
-        _record_clean_batches(history, plan, state, listing)
-    header = {
-        "execution": records.execution,
-        "project_id": listing.get("project_id"),
-        "batch_ids": plan.batch_ids,
-        "batches_left_out": [item.model_dump() for item in plan.left_out],
-        "overwrite": listing.get("overwrite"),
-        "totals": state.totals,
-        "skipped_by_reason": state.skipped_by_reason,
-        "failed_by_code": state.failed_by_code,
-    }
-    with tempfile.TemporaryFile("w+b") as report:
-        _write_report_document(report, header, records, state.parts)
-        report.seek(0)
-        records.write_file(records.report_key, report)
-    failed = state.totals["failed"]
+        _record_clean_batches(history, plan, records, listing)
+    totals = state.totals
+    records.write_json(
+        records.report_key,
+        {
+            "execution": records.execution,
+            "project_id": listing.get("project_id"),
+            "batch_ids": plan.batch_ids,
+            "batches_left_out": [item.model_dump() for item in plan.left_out],
+            "overwrite": listing.get("overwrite"),
+            "totals": totals,
+            "skipped_by_reason": state.skipped_by_reason,
+            "failed_by_code": state.failed_by_code,
+            # Where each job that needs attention is named, one JSON object a line.
+            "failed_jobs": {"count": totals["failed"], "files": records.job_list_glob(FAILED)},
+            "skipped_jobs": {
+                "count": totals["skipped"] - state.skipped_by_reason.get("already_exported", 0),
+                "files": records.job_list_glob(SKIPPED),
+            },
+        },
+    )
+    failed = totals["failed"]
     location = f"s3://{records.bucket}/{records.report_key}"
     if failed:
-        cause = f"{failed} of {state.totals['jobs']} jobs failed; the report lists each: {location}"
+        cause = f"{failed} of {totals['jobs']} jobs failed; the report lists each: {location}"
     else:
-        cause = f"all {state.totals['jobs']} jobs exported or skipped; report: {location}"
+        cause = f"all {totals['jobs']} jobs exported or skipped; report: {location}"
     return ReportSummary(
         report_key=records.report_key,
         complete=not failed,
         auth_failed=state.auth_failed,
-        totals=state.totals,
+        totals=totals,
         cause=cause,
     )
 
 
-def _write_report_document(
-    out: IO[bytes], header: dict[str, Any], records: RunRecords, parts: list[str]
-) -> None:
-    """``header`` plus ``failed`` and ``skipped`` lists, streamed from the parts (each read
-    twice, one at a time, rather than all held at once)."""
-    out.write(json.dumps(header, indent=1)[:-2].encode() + b",\n")
-    for name, wanted in (("failed", "error_code"), ("skipped", "reason")):
-        out.write(f' "{name}": ['.encode())
-        first = True
-        for part in parts:
-            for entry in records.read_json(part):
-                if wanted in entry:
-                    out.write((b"\n  " if first else b",\n  ") + json.dumps(entry).encode())
-                    first = False
-        out.write(b"\n ]" if not first else b"]")
-        out.write(b",\n" if name == "failed" else b"\n}\n")
-
-
 def _record_clean_batches(
-    history: BatchHistory, plan: BatchPlan, state: ReportProgress, listing: dict[str, Any]
+    history: BatchHistory, plan: BatchPlan, records: RunRecords, listing: dict[str, Any]
 ) -> None:
     """Each batch this run listed whole: clean (every completed job exported or already
     there) is recorded with its details; one with a failure is forgotten, so the next run
     lists it. A chunk that could not be read leaves every listed batch forgotten."""
-    records = history.read()
+    failed_batches = {
+        json.loads(line)["batch_id"] for line in records.read_job_lists(FAILED)
+    }  # at most one ID per batch of the plan, which is in memory already
+    known = history.read()
     started_at = datetime.fromisoformat(str(listing["started_at"]))
-    unknown_failures = "" in state.failed_batches
+    unknown_failures = "" in failed_batches
     for batch_id, fingerprint in plan.fingerprints.items():
-        if unknown_failures or batch_id in state.failed_batches:
-            records.pop(batch_id, None)
+        if unknown_failures or batch_id in failed_batches:
+            known.pop(batch_id, None)
         else:
-            records[batch_id] = BatchRecord(fingerprint=fingerprint, listed_at=started_at)
-    history.write(records)
+            known[batch_id] = BatchRecord(fingerprint=fingerprint, listed_at=started_at)
+    history.write(known)

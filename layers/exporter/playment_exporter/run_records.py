@@ -7,7 +7,9 @@
   chunk's pages are numbered in a row, so the report lists each chunk's outcomes in a range);
 - ``outcomes/listing/<chunk>.json``: jobs a listing step settled itself (not completed,
   already exported, unusable IDs) so no call is spent on them;
-- ``report.json``: totals, counts, and every job that needs a person's attention.
+- ``report/failed/<chunk>.jsonl``, ``report/skipped/<chunk>.jsonl``: the jobs of each chunk that
+  need a person's attention, one JSON object a line, written by the report's steps;
+- ``report.json``: totals and counts, naming those files.
 
 The outcomes are written by the calls themselves, not gathered from the Map's results, so the
 report is the same on AWS and on the local engine (see DESIGN.md).
@@ -15,8 +17,12 @@ report is the same on AWS and on the local engine (see DESIGN.md).
 
 import json
 import re
-from typing import IO, Any
+import tempfile
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, Self
 
+from boto3.s3.transfer import TransferConfig
 from pydantic import BaseModel, TypeAdapter
 
 from playment_exporter.errors import InvalidInput
@@ -26,6 +32,51 @@ EXPORTS_PREFIX = "_exports/"
 _EXECUTION_NAME = re.compile(r"[A-Za-z0-9._-]{1,80}")
 _MANIFEST = TypeAdapter(list[JobPage])
 _SETTLED = TypeAdapter(list[PageOutcome])
+MiB = 1024 * 1024
+SPOOL_IN_MEMORY = MiB  # a job list's lines beyond this wait in /tmp, not in memory
+# A job list is at most a chunk's jobs (ListingStepJobs) of lines: one PutObject, or parts of
+# 8 MiB read from the spool one at a time.
+_JOB_LIST_UPLOAD = TransferConfig(multipart_chunksize=8 * MiB, max_concurrency=2)
+JSON_LINES = "application/x-ndjson"
+
+
+class JobListWriter:
+    """One chunk's job list, streamed line by line into a spool and uploaded whole on a clean
+    exit (and only then: an error leaves the earlier version, if any, as it was). Always
+    written, empty too, so that a step run again replaces whatever an earlier try wrote."""
+
+    def __init__(self, s3_client: Any, bucket: str, key: str) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+        self.key = key
+        self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        self.lines = 0
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self._spool.write(json.dumps(entry).encode() + b"\n")
+        self.lines += 1
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            if kind is None:
+                self._spool.seek(0)
+                self._s3.upload_fileobj(
+                    self._spool,
+                    self._bucket,
+                    self.key,
+                    ExtraArgs={"ContentType": JSON_LINES},
+                    Config=_JOB_LIST_UPLOAD,
+                )
+        finally:
+            self._spool.close()
 
 
 class LeftOutBatch(BaseModel):
@@ -67,6 +118,25 @@ class RunRecords:
     @property
     def report_key(self) -> str:
         return self.prefix + "report.json"
+
+    def job_list_key(self, kind: str, chunk: int) -> str:
+        return f"{self.prefix}report/{kind}/{chunk:06d}.jsonl"
+
+    def job_list_glob(self, kind: str) -> str:
+        """Where the report's job lists of ``kind`` are, relative to the report itself."""
+        return f"report/{kind}/*.jsonl"
+
+    def job_list(self, kind: str, chunk: int) -> JobListWriter:
+        return JobListWriter(self._s3, self.bucket, self.job_list_key(kind, chunk))
+
+    def read_job_lists(self, kind: str) -> Iterator[bytes]:
+        """Every line of every job list of ``kind``, in chunk order, streamed."""
+        paginator = self._s3.get_paginator("list_objects_v2")
+        prefix = f"{self.prefix}report/{kind}/"
+        for listing in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in listing.get("Contents", []):
+                body = self._s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"]
+                yield from (line for line in body.iter_lines() if line)
 
     def page_outcome_key(self, page: int) -> str:
         return f"{self.prefix}outcomes/pages/{page:08d}.json"
@@ -120,12 +190,6 @@ class RunRecords:
 
     def write_json(self, key: str, document: Any) -> None:
         self._put(key, json.dumps(document).encode())
-
-    def read_json(self, key: str) -> Any:
-        return json.loads(self._get(key))
-
-    def write_file(self, key: str, body: IO[bytes]) -> None:
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
 
     def _put(self, key: str, body: bytes | str) -> None:
         data = body.encode() if isinstance(body, str) else body
