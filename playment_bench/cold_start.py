@@ -59,6 +59,7 @@ def _handler_specs() -> list[FunctionSpec]:
             "ResultsBucket": {"Ref": RESULTS_BUCKET},
             "ApiKeySecret": {"Ref": API_KEY_SECRET_ARN},
         },
+        pseudo={"AWS::StackName": "playment-exporter"},  # the metrics' service dimension
     )
     specs = sorted(template.functions(), key=lambda spec: spec.code_uri)
     for spec in specs:

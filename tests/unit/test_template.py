@@ -2,8 +2,9 @@
 
 `make check-template` runs the linters, the scanner and `sam build`; these tests pin the
 decisions that none of them would notice rotting: who may start an export, the shape of the
-distributed Map, where every ARN comes from, how narrow each IAM grant is, when the schedule
-runs, and how an execution ends.
+distributed Map, where every ARN comes from, how narrow each IAM grant is, and when the
+schedule runs. How an execution ends is test_template_endings.py's; the dashboard,
+test_template_dashboard.py's; the names' lengths, test_template_names.py's.
 """
 
 import json
@@ -17,7 +18,6 @@ import yaml
 from pydantic import ValidationError
 
 from exporter_runtime.settings import ListPagesSettings
-from playment_exporter.export_index import INDEX_DIRECTORY
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingSummary
 from playment_exporter.report import ReportSummary
@@ -28,16 +28,9 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 ASL_PATH = ROOT / "statemachine" / "export.asl.json"
 EVENTS = ROOT / "events"
 
-LAMBDA_TRANSIENT_ERRORS = {
-    "Lambda.TooManyRequestsException",
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-}
-# Errors that must end the execution at once (or be caught), never be retried.
-NEVER_RETRIED = {"InvalidInput", "PlaymentAuthError", "States.ALL", "States.TaskFailed"}
 # The only actions that may be granted on Resource "*": CloudWatch Logs' log delivery (it takes
-# no resource ARN) and X-Ray's write actions.
+# no resource ARN), X-Ray's write actions, and PutMetricData (conditioned on its namespace:
+# test_template_endings.py).
 STAR_RESOURCE_ACTIONS = {
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
@@ -51,6 +44,7 @@ STAR_RESOURCE_ACTIONS = {
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
+    "cloudwatch:PutMetricData",
 }
 SECRET_ARN = {"Fn::If": ["CreateApiKeySecret", {"Ref": "ApiKeySecret"}, {"Ref": "ApiKeySecretArn"}]}
 NO_VALUE = {"Ref": "AWS::NoValue"}
@@ -430,6 +424,18 @@ def test_the_report_loops_while_it_returns_progress(asl: dict[str, Any]) -> None
     assert ReportSummary.model_fields["progress"].default is None
 
 
+# The Map's concurrency as the template sets it: the reservation's when there is one.
+MAP_CONCURRENCY = {
+    "Fn::If": [
+        "HasFetchResultReservedConcurrency",
+        {"Ref": "FetchResultReservedConcurrency"},
+        {"Ref": "MapMaxConcurrency"},
+    ]
+}
+# Lambda's default concurrent executions per account and region: the Map's ceiling.
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+
+
 def test_the_map_concurrency_comes_from_the_map_max_concurrency_parameter(
     template: dict[str, Any], asl: dict[str, Any]
 ) -> None:
@@ -439,11 +445,38 @@ def test_the_map_concurrency_comes_from_the_map_max_concurrency_parameter(
     substitutions = _state_machine(template)["Properties"]["DefinitionSubstitutions"]
 
     # Then MaxConcurrencyPath reads the number ListPages' ResultSelector makes of the
-    # substitution (the definition stays plain JSON), and the substitution is the parameter
+    # substitution (the definition stays plain JSON), and the substitution is the parameter,
+    # or FetchResult's reserved concurrency when it has one
     assert fetch_pages["MaxConcurrencyPath"] == "$.max_concurrency"
     assert selector["max_concurrency.$"] == "States.StringToJson('${MapMaxConcurrency}')"
-    assert substitutions["MapMaxConcurrency"] == {"Ref": "MapMaxConcurrency"}
+    assert substitutions["MapMaxConcurrency"] == MAP_CONCURRENCY
+    assert _resolve(MAP_CONCURRENCY, template, {}) == str(
+        template["Parameters"]["MapMaxConcurrency"]["Default"]
+    )
+    reserved = {"FetchResultReservedConcurrency": "200", "MapMaxConcurrency": "500"}
+    assert _resolve(MAP_CONCURRENCY, template, reserved) == "200"
     assert template["Parameters"]["MapMaxConcurrency"]["Type"] == "Number"
+
+
+def test_the_map_cannot_ask_for_more_than_the_account_can_run(template: dict[str, Any]) -> None:
+    # Given the concurrency parameters and FetchResult, whose invocations the Map's children are
+    parameters = template["Parameters"]
+    pattern = parameters["FetchResultReservedConcurrency"]["AllowedPattern"]
+    fetch_result = template["Resources"]["FetchResultFunction"]["Properties"]
+
+    # Then MapMaxConcurrency stays within an account's default Lambda concurrency
+    assert parameters["MapMaxConcurrency"]["MinValue"] >= 1
+    assert parameters["MapMaxConcurrency"]["MaxValue"] <= DEFAULT_ACCOUNT_CONCURRENCY
+    # And the reservation is optional (empty by default), a whole number within the same bound
+    assert parameters["FetchResultReservedConcurrency"]["Default"] == ""
+    for accepted in ("", "1", "40", "999", str(DEFAULT_ACCOUNT_CONCURRENCY)):
+        assert re.fullmatch(pattern, accepted), accepted
+    for refused in ("0", "01", "1001", "10000", "-5", "4.5", "all"):
+        assert not re.fullmatch(pattern, refused), refused
+    # And FetchResult is reserved that many only when one is given
+    reserved = fetch_result["ReservedConcurrentExecutions"]
+    assert _resolve({"x": reserved}, template, {}) == {}
+    assert _resolve(reserved, template, {"FetchResultReservedConcurrency": "64"}) == "64"
 
 
 def test_list_pages_sizes_its_pages_for_the_map_max_concurrency_parameter(
@@ -454,9 +487,10 @@ def test_list_pages_sizes_its_pages_for_the_map_max_concurrency_parameter(
     variables = function["Environment"]["Variables"]
     parameter = template["Parameters"]["MapMaxConcurrency"]
 
-    # Then it is told the Map's concurrency by the same parameter the Map reads
-    assert variables["MAP_MAX_CONCURRENCY"] == {"Ref": "MapMaxConcurrency"}
+    # Then it is told the Map's concurrency by the same expression the Map reads
+    assert variables["MAP_MAX_CONCURRENCY"] == MAP_CONCURRENCY
     # And, told nothing (a local run), it assumes the parameter's default and accepts its range
+    # (a local run may ask for more: no Lambda concurrency bounds it there)
     field = ListPagesSettings.model_fields["map_max_concurrency"]
     assert field.default == parameter["Default"]
     for inside in (parameter["MinValue"], parameter["MaxValue"]):
@@ -464,9 +498,10 @@ def test_list_pages_sizes_its_pages_for_the_map_max_concurrency_parameter(
             {**SETTINGS_REQUIRED, "map_max_concurrency": inside}
         )
         assert settings.map_max_concurrency == inside
-    for outside in (parameter["MinValue"] - 1, parameter["MaxValue"] + 1):
-        with pytest.raises(ValidationError):
-            ListPagesSettings.model_validate({**SETTINGS_REQUIRED, "map_max_concurrency": outside})
+    with pytest.raises(ValidationError):
+        ListPagesSettings.model_validate(
+            {**SETTINGS_REQUIRED, "map_max_concurrency": parameter["MinValue"] - 1}
+        )
 
 
 def test_each_step_sends_its_function_the_event_the_sample_events_show(
@@ -895,49 +930,7 @@ def test_every_queue_is_encrypted_at_rest(template: dict[str, Any]) -> None:
         )
 
 
-# ---------------------------------------------------------------- how an execution ends
-
-
-def test_the_fail_states_carry_the_documented_error_names(asl: dict[str, Any]) -> None:
-    # Given every Fail state
-    fails = {name: s for name, s in _walk_states(asl["States"]) if s["Type"] == "Fail"}
-    errors = {state["Error"] for state in fails.values()}
-
-    # Then an execution can only fail with a name the README documents
-    assert errors == {"InvalidInput", "PlaymentAuthError", "ExportIncomplete"}
-    # And each keeps a cause (read from the state, so the report's sentence reaches the console)
-    for state in fails.values():
-        assert "Cause" in state or "CausePath" in state
-    # And the report's verdict routes auth failures and incomplete exports to them
-    choices = {c["Next"] for c in asl["States"]["Verdict"]["Choices"]}
-    assert {fails[name]["Error"] for name in choices} == {"PlaymentAuthError", "ExportIncomplete"}
-    assert asl["States"][asl["States"]["Verdict"]["Default"]]["Type"] == "Succeed"
-
-
-def test_lambda_tasks_retry_only_lambda_service_errors(asl: dict[str, Any]) -> None:
-    # Given every Lambda task, in the parent and in the Map's children
-    tasks = {
-        name: s
-        for name, s in _walk_states(asl["States"])
-        if s["Type"] == "Task" and s["Resource"] == "arn:aws:states:::lambda:invoke"
-    }
-    assert set(tasks) == {"ListPages", "FetchPage", "WriteReport"}
-
-    for name, task in tasks.items():
-        # Then one retrier covers exactly the four Lambda service errors, with jittered backoff
-        (retrier,) = task["Retry"]
-        assert set(retrier["ErrorEquals"]) == LAMBDA_TRANSIENT_ERRORS, name
-        assert retrier["JitterStrategy"] == "FULL"
-        assert retrier["BackoffRate"] == 2
-        assert retrier["MaxAttempts"] == 6
-        # And the function's own verdicts (bad input, refused key) are never retried
-        assert not set(retrier["ErrorEquals"]) & NEVER_RETRIED, name
-
-    # And ListPages' InvalidInput and PlaymentAuthError end the execution under their own names
-    for catcher in tasks["ListPages"]["Catch"]:
-        (error,) = catcher["ErrorEquals"]
-        target = asl["States"][catcher["Next"]]
-        assert (target["Type"], target["Error"]) == ("Fail", error)
+# ---------------------------------------------------------------- execution logs
 
 
 def test_execution_logs_leave_out_execution_data(template: dict[str, Any]) -> None:
@@ -949,175 +942,6 @@ def test_execution_logs_leave_out_execution_data(template: dict[str, Any]) -> No
     assert properties["Logging"]["IncludeExecutionData"] is False
     assert properties["Tracing"] == {"Enabled": True}
     assert properties["Type"] == "STANDARD"
-
-
-# ---------------------------------------------------------------- the finished event
-
-FINISHED_SOURCE = "playment-exporter"
-FINISHED_DETAIL_TYPE = "Playment Export Finished"
-# A report's last summary, the outcome it is named, and the state the execution ends in.
-REPORT_ENDINGS = [
-    ({"auth_failed": True, "complete": False}, "auth_failed", "AuthRejected"),
-    ({"auth_failed": False, "complete": False}, "incomplete", "ExportIncomplete"),
-    ({"auth_failed": False, "complete": True}, "complete", "ExportComplete"),
-]
-
-
-def _read_path(data: dict[str, Any], path: str) -> Any:
-    value: Any = data
-    for part in path.removeprefix("$.").split("."):
-        value = value[part]
-    return value
-
-
-def _follow(states: dict[str, Any], start: str, data: dict[str, Any]) -> list[str]:
-    """The states entered from ``start`` to the end, as Step Functions would take them, for
-    the kinds this part of the definition uses: Choice rules (IsNull, BooleanEquals,
-    StringEquals on a plain path), Pass states putting a Result at a ResultPath, and Tasks
-    that succeed leaving the state as it was (ResultPath null). ``data`` is updated."""
-    entered, name = [], start
-    while True:
-        state = states[name]
-        entered.append(name)
-        if state["Type"] in ("Succeed", "Fail"):
-            return entered
-        if state["Type"] == "Choice":
-            name = state["Default"]
-            for rule in state["Choices"]:
-                value = _read_path(data, rule["Variable"])
-                if "IsNull" in rule:
-                    matched = (value is None) == rule["IsNull"]
-                else:
-                    ((operator, operand),) = [
-                        (k, v) for k, v in rule.items() if k not in {"Variable", "Next"}
-                    ]
-                    assert operator in ("BooleanEquals", "StringEquals"), operator
-                    matched = value == operand
-                if matched:
-                    name = rule["Next"]
-                    break
-        elif state["Type"] == "Pass":
-            data[state["ResultPath"].removeprefix("$.")] = state["Result"]
-            name = state["Next"]
-        else:
-            assert state["Type"] == "Task", name
-            assert state["ResultPath"] is None, name
-            name = state["Next"]
-
-
-@pytest.mark.parametrize(("summary", "outcome", "ending"), REPORT_ENDINGS)
-def test_the_report_is_named_an_outcome_announced_then_ended_on(
-    asl: dict[str, Any], summary: dict[str, bool], outcome: str, ending: str
-) -> None:
-    # Given the report's last summary (no progress left)
-    data: dict[str, Any] = {"report": {"progress": None, **summary}}
-
-    # When the definition takes it from ReportDone to the end
-    entered = _follow(asl["States"], "ReportDone", data)
-
-    # Then one Pass state names the outcome, the event announces it, and the verdict, reading
-    # that same outcome, ends the execution where the report says
-    (named,) = [name for name in entered if asl["States"][name]["Type"] == "Pass"]
-    assert entered == ["ReportDone", named, "AnnounceFinished", "Verdict", ending]
-    assert data["outcome"] == outcome
-    assert {c["Variable"] for c in asl["States"]["Verdict"]["Choices"]} == {"$.outcome"}
-
-
-def test_the_finished_event_holds_what_a_pipeline_starts_on(
-    template: dict[str, Any], asl: dict[str, Any]
-) -> None:
-    # Given the state that puts the event, and the template's substitutions
-    announce = asl["States"]["AnnounceFinished"]
-    substitutions = _state_machine(template)["Properties"]["DefinitionSubstitutions"]
-
-    # Then it is one entry, through the optimized integration, on the default bus, with the
-    # documented source and detail-type
-    assert announce["Resource"] == "arn:aws:states:::events:putEvents"
-    (entry,) = announce["Parameters"]["Entries"]
-    assert {key: value for key, value in entry.items() if key != "Detail"} == {
-        "EventBusName": "default",
-        "Source": FINISHED_SOURCE,
-        "DetailType": FINISHED_DETAIL_TYPE,
-    }
-    # And its detail: the execution's name and input, the outcome, the report's totals, the
-    # report's location and the index's
-    assert entry["Detail"] == {
-        "execution.$": "$$.Execution.Name",
-        "input.$": "$.listing.request",
-        "outcome.$": "$.outcome",
-        "totals.$": "$.report.totals",
-        "report.$": "States.Format('s3://{}/{}', $.listing.bucket, $.report.report_key)",
-        "index": "${ResultsIndexLocation}",
-    }
-    # (fields ListPages and WriteReport do return)
-    assert {"request", "bucket"} <= set(ListingSummary.model_fields)
-    assert {"totals", "report_key"} <= set(ReportSummary.model_fields)
-    # And the index's location is where FetchResult writes it, in the results bucket
-    assert substitutions["ResultsIndexLocation"] == {
-        "Fn::Sub": [
-            f"s3://${{Bucket}}/${{ResultsPrefix}}{INDEX_DIRECTORY}/",
-            {
-                "Bucket": {
-                    "Fn::If": [
-                        "CreateResultsBucket",
-                        {"Ref": "ResultsBucket"},
-                        {"Ref": "ResultsBucketName"},
-                    ]
-                }
-            },
-        ]
-    }
-
-
-def test_a_failed_event_never_costs_the_verdict(asl: dict[str, Any]) -> None:
-    # Given the state that puts the event
-    announce = asl["States"]["AnnounceFinished"]
-
-    # Then its result is dropped: the state the verdict reads goes on as it was
-    assert "ResultPath" in announce
-    assert announce["ResultPath"] is None
-    assert announce["Next"] == "Verdict"
-    # And one retrier covers EventBridge's own errors only (a refused entry comes back as
-    # EventBridge.FailedEntry), with jittered backoff
-    (retrier,) = announce["Retry"]
-    assert "EventBridge.FailedEntry" in retrier["ErrorEquals"]
-    assert all(error.startswith("EventBridge.") for error in retrier["ErrorEquals"])
-    assert not set(retrier["ErrorEquals"]) & NEVER_RETRIED
-    assert retrier["JitterStrategy"] == "FULL"
-    # And whatever still fails it is caught, put beside the state, and sent on to the verdict
-    (catcher,) = announce["Catch"]
-    assert catcher["ErrorEquals"] == ["States.ALL"]
-    assert catcher["Next"] == "Verdict"
-    result_path = catcher["ResultPath"]
-    assert re.fullmatch(r"\$\.[a-z_]+", result_path), result_path
-    assert result_path not in {"$.listing", "$.max_concurrency", "$.report", "$.outcome"}
-
-
-def test_the_state_machine_may_put_only_the_finished_event_on_the_default_bus(
-    template: dict[str, Any], asl: dict[str, Any]
-) -> None:
-    # Given every Allow statement with an EventBridge action, and the event put
-    granted = [
-        (owner, statement)
-        for owner, statement in _allow_statements(template)
-        if any(action.startswith("events:") for action in _as_list(statement["Action"]))
-    ]
-    (entry,) = asl["States"]["AnnounceFinished"]["Parameters"]["Entries"]
-
-    # Then there is one, the state machine's: PutEvents on the default bus of its own account
-    # and region, for the event's source and detail-type only
-    ((owner, statement),) = granted
-    assert owner == "ExportStateMachine"
-    assert statement["Action"] == "events:PutEvents"
-    assert statement["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
-    }
-    assert statement["Condition"] == {
-        "StringEquals": {
-            "events:source": entry["Source"],
-            "events:detail-type": entry["DetailType"],
-        }
-    }
 
 
 # ---------------------------------------------------------------- sample inputs

@@ -186,7 +186,7 @@ def test_a_failed_map_still_writes_the_report_and_ends_on_its_verdict(
         "OutcomeIncomplete",
         "AnnounceFinished",
         "Verdict",
-        "ExportIncomplete",
+        "ExportFailed",
     ]
     assert entered.count("ListPages") == 1
     # And WriteReport still ran, once, on the listing as ListPages returned it, no progress yet
