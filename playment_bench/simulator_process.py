@@ -1,19 +1,26 @@
-"""The Playment simulator in a process of its own, so that it does not share the GIL with the
-exporter being measured. The parent asks it for its counters through a pipe."""
+"""The Playment simulator in a process of its own, so that it does not share the GIL (or the
+memory measured) with the exporter being measured. The parent asks it for its counters
+through a pipe."""
 
 import multiprocessing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self
 
-from playment_simulator import Catalog, SimBatch, SimJob, SimProject, Simulator
+from playment_simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject, Simulator
 
 PROJECT = "bench-project"
 
 
-def bench_catalog(batches: Mapping[str, int], large: Mapping[str, int] | None = None) -> Catalog:
-    """Batches of small jobs; ``large`` maps a job id to a body size, each in batch ``big``."""
+def bench_catalog(
+    batches: Mapping[str, int],
+    large: Mapping[str, int] | None = None,
+    projects: Sequence[SimProject] = (),
+) -> Catalog:
+    """Batches of small jobs in project ``PROJECT``; ``large`` maps a job id to a body size,
+    each in batch ``big``; ``projects`` served beside it."""
     sim_batches = [
         SimBatch(batch_id, tuple(SimJob(f"{batch_id}-{n:06d}") for n in range(count)))
         for batch_id, count in batches.items()
@@ -22,17 +29,26 @@ def bench_catalog(batches: Mapping[str, int], large: Mapping[str, int] | None = 
         sim_batches.append(
             SimBatch("big", tuple(SimJob(job_id, body_size=size) for job_id, size in large.items()))
         )
-    return Catalog([SimProject(PROJECT, tuple(sim_batches))])
+    return Catalog([SimProject(PROJECT, tuple(sim_batches)), *projects])
 
 
-def _serve(
-    connection: Connection,
-    batches: dict[str, int],
-    large: dict[str, int],
-    api_key: str,
-    latency: float,
-) -> None:
-    with Simulator(bench_catalog(batches, large), api_key, latency=latency) as simulator:
+@dataclass(frozen=True)
+class _Serving:
+    """What the simulator's process is started with (pickled into it)."""
+
+    batches: dict[str, int]
+    large: dict[str, int]
+    projects: tuple[SimProject, ...]
+    faults: FaultPlan | None
+    api_key: str
+    latency: float
+
+
+def _serve(connection: Connection, serving: _Serving) -> None:
+    catalog = bench_catalog(serving.batches, serving.large, serving.projects)
+    with Simulator(
+        catalog, serving.api_key, latency=serving.latency, faults=serving.faults
+    ) as simulator:
         connection.send((simulator.api_url, simulator.storage_url))
         while True:
             command = connection.recv()
@@ -54,13 +70,18 @@ class SimulatorProcess:
         api_key: str,
         latency: float = 0.0,
         large: Mapping[str, int] | None = None,
+        projects: Sequence[SimProject] = (),
+        faults: FaultPlan | None = None,
     ) -> None:
+        """``projects`` are served beside the bench project's ``batches``: make large ones of
+        ``GeneratedJobs``, since they are pickled into the simulator's process."""
         self.api_key = api_key
         self._parent, child = multiprocessing.Pipe()
+        serving = _Serving(
+            dict(batches), dict(large or {}), tuple(projects), faults, api_key, latency
+        )
         self._process = multiprocessing.get_context("spawn").Process(
-            target=_serve,
-            args=(child, dict(batches), dict(large or {}), api_key, latency),
-            daemon=True,
+            target=_serve, args=(child, serving), daemon=True
         )
         self.api_url = ""
 

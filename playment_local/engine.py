@@ -43,13 +43,16 @@ from playment_local.iam_enforcement import (
     RoleCredentials,
     function_role_policies,
 )
+from playment_local.invocation_memory import PeakMemory
 from playment_local.lambda_dispatch import (
+    InvocationRecorder,
     LambdaDispatch,
     RegisteredFunction,
     stop_intercepting_requests,
 )
 from playment_local.lambda_loader import load_handler, temporary_environment
 from playment_local.malloc_tuning import give_large_blocks_back
+from playment_local.map_iteration import IterativeMapWorkers
 from playment_local.moto_imports import defer_batch
 from playment_local.moto_tuning import EmulatorTuning
 from playment_local.results_folder import FolderBackedS3, ResultsFolder
@@ -115,11 +118,14 @@ class LocalEngine:
         log_file: Path | None = None,
         repo_root: Path = REPO_ROOT,
         translated_template: Mapping[str, Any] | None = None,
+        recorder: InvocationRecorder | None = None,
+        measure_memory: bool = False,
     ) -> None:
         """``out``: keep the results there, not in moto (``results_folder``); ``log_file``:
         send moto's and the handlers' logs there, not to the terminal;
         ``translated_template``: ``template.yaml`` as SAM translates it, whose function roles
-        are then created in moto and enforced (``iam_enforcement``)."""
+        are then created in moto and enforced (``iam_enforcement``); ``recorder``: told of
+        every invocation, with its peak memory if ``measure_memory`` (``invocation_memory``)."""
         self.repo_root = repo_root
         self.progress = Progress()
         self._api_key = api_key
@@ -127,7 +133,12 @@ class LocalEngine:
         self._log_file = log_file
         self._parameters = {**(parameters or {}), "PlaymentApiUrl": api_url}
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
-        self._dispatch = LambdaDispatch(on_result=self._on_result, on_error=self._on_error)
+        self._dispatch = LambdaDispatch(
+            on_result=self._on_result,
+            on_error=self._on_error,
+            recorder=recorder,
+            memory=PeakMemory() if measure_memory else None,
+        )
         self.state_machine_arn = ""
         self.bucket = BUCKET
         self.folder = ResultsFolder(out, BUCKET) if out is not None else None
@@ -152,6 +163,9 @@ class LocalEngine:
             tuning = EmulatorTuning()
             tuning.install()
             stack.callback(tuning.uninstall)
+            map_workers = IterativeMapWorkers()
+            map_workers.install()
+            stack.callback(map_workers.uninstall)
             self._dispatch.install()
             stack.callback(self._dispatch.uninstall)
             if self.folder is not None:
@@ -216,10 +230,16 @@ class LocalEngine:
         while not self.poll(name, pause_s=QUIET_POLL_S):
             if time.monotonic() > limit:
                 raise TimeoutError(f"execution {name} still running after {timeout_s} s")
-        described = self._sfn.describe_execution(executionArn=self._execution_arn(name))
         return ExecutionResult.from_description(
-            name, described, self.read_json(f"_exports/{name}/report.json")
+            name, self.describe(name), self.read_json(f"_exports/{name}/report.json")
         )
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """The execution as ``DescribeExecution`` answers."""
+        described: dict[str, Any] = self._sfn.describe_execution(
+            executionArn=self._execution_arn(name)
+        )
+        return described
 
     def run(self, execution_input: Mapping[str, Any], name: str | None = None) -> ExecutionResult:
         return self.wait(self.start_export(execution_input, name))

@@ -15,12 +15,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.core.models import responses_mock
 
+from playment_local.invocation_memory import PeakMemory
 from playment_local.lambda_context import LocalLambdaContext
 from playment_local.lambda_loader import Handler
 
@@ -31,6 +33,25 @@ SEAM = "_invoke_lambda"
 InvocationListener = Callable[[str, Any, Any, float], None]
 # Told of every invocation that raised: (logical id, the error payload with its whole trace).
 ErrorListener = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation, ended, with what was measured of it."""
+
+    function: str  # the template's logical id
+    event: Any
+    result: Any  # what the handler returned; None if it raised
+    error_type: str | None  # the exception's type name if it raised
+    duration_s: float
+    peak_bytes: int | None  # see ``invocation_memory``; None unless memory is measured
+    overlapped: bool  # another invocation ran meanwhile: its allocations are in peak_bytes
+    timeout_s: int  # the function's, as the template sets them
+    memory_mb: int
+
+
+# Told of every invocation, whatever its end, with its measurements.
+InvocationRecorder = Callable[[Invocation], None]
 
 
 @dataclass(frozen=True)
@@ -48,10 +69,17 @@ class LambdaDispatch:
         self,
         on_result: InvocationListener | None = None,
         on_error: ErrorListener | None = None,
+        *,
+        recorder: InvocationRecorder | None = None,
+        memory: PeakMemory | None = None,
     ) -> None:
+        """``recorder`` is told of every invocation; with ``memory``, each one's peak memory
+        is measured (and recorded)."""
         self._functions: dict[str, RegisteredFunction] = {}
         self._on_result = on_result
         self._on_error = on_error
+        self._recorder = recorder
+        self._memory = memory
         self.after_each: Callable[[], None] | None = None
         self._original: Any = None
         self._lock = threading.Lock()
@@ -88,28 +116,51 @@ class LambdaDispatch:
         context = LocalLambdaContext(
             function_name=name, timeout_s=function.timeout_s, memory_limit_in_mb=function.memory_mb
         )
+        measuring = self._memory.measuring() if self._memory is not None else nullcontext(None)
         started = time.monotonic()
-        try:
-            result = function.handler(event, context)
-        except Exception as error:  # noqa: BLE001 - reported to the engine as Lambda would
-            # As Lambda answers it: type, message and the last frames of the trace.
-            payload = {
-                "errorType": type(error).__name__,
-                "errorMessage": str(error),
-                "stackTrace": traceback.format_tb(error.__traceback__)[-3:],
-            }
-            if self._on_error is not None:
-                self._on_error(
-                    function.logical_id,
-                    {**payload, "stackTrace": traceback.format_exception(error)},
+        result: Any = None
+        error: Exception | None = None
+        with measuring as reading:
+            try:
+                result = function.handler(event, context)
+            except Exception as raised:  # noqa: BLE001 - reported to the engine as Lambda would
+                error = raised
+            finally:
+                if self.after_each is not None:
+                    self.after_each()
+        duration = time.monotonic() - started
+        if self._recorder is not None:
+            self._recorder(
+                Invocation(
+                    function=function.logical_id,
+                    event=event,
+                    result=result,
+                    error_type=type(error).__name__ if error is not None else None,
+                    duration_s=duration,
+                    peak_bytes=reading.peak_bytes if reading is not None else None,
+                    overlapped=reading.overlapped if reading is not None else False,
+                    timeout_s=function.timeout_s,
+                    memory_mb=function.memory_mb,
                 )
-            return json.dumps(payload), True, ""
-        finally:
-            if self.after_each is not None:
-                self.after_each()
+            )
+        if error is not None:
+            return self._failed(function, error), True, ""
         if self._on_result is not None:
-            self._on_result(function.logical_id, event, result, time.monotonic() - started)
+            self._on_result(function.logical_id, event, result, duration)
         return json.dumps(result), False, ""
+
+    def _failed(self, function: RegisteredFunction, error: Exception) -> str:
+        """The error as Lambda answers it: type, message and the last frames of the trace."""
+        payload = {
+            "errorType": type(error).__name__,
+            "errorMessage": str(error),
+            "stackTrace": traceback.format_tb(error.__traceback__)[-3:],
+        }
+        if self._on_error is not None:
+            self._on_error(
+                function.logical_id, {**payload, "stackTrace": traceback.format_exception(error)}
+            )
+        return json.dumps(payload)
 
 
 def stop_intercepting_requests() -> None:

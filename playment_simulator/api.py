@@ -211,7 +211,7 @@ class ApiHandler(SimulatorHandler):
             return
         batches = []
         for index, batch in enumerate(project.batches):
-            completed = [job for job in batch.jobs if job.completed]
+            completed = list(batch.completed_jobs())
             created = _FIRST_BATCH_CREATED + datetime.timedelta(days=index)
             batches.append(
                 {

@@ -15,7 +15,10 @@ from playment_simulator.bodies import (
     small_annotation_count,
     small_body,
 )
+from playment_simulator.jobs import COMPLETED, GeneratedJobs, SimJob, completed_jobs
 from playment_simulator.urls import referenced_file_url
+
+__all__ = ["COMPLETED", "Catalog", "GeneratedJobs", "JobEntry", "SimBatch", "SimJob", "SimProject"]
 
 LastPageToken = Literal["absent", "null", "empty", "repeat"]
 LAST_PAGE_TOKEN_STYLES: tuple[LastPageToken, ...] = ("absent", "null", "empty", "repeat")
@@ -24,38 +27,13 @@ as a misbehaving server would, by handing back the token that asked for it ("rep
 ENDING_STYLES: tuple[LastPageToken, ...] = ("absent", "null", "empty")
 """The styles a well-behaved server might use; the sample catalog takes these."""
 
-COMPLETED = "completed"
-
-
-@dataclass(frozen=True)
-class SimJob:
-    """One job. Any status but "completed" means "not ready": its result URL is empty.
-
-    ``body_size`` None gives a small realistic result; an int gives a generated JSON body of
-    exactly that many bytes, streamed and never held in memory.
-    """
-
-    id: str
-    status: str = COMPLETED
-    body_size: int | None = None
-    reference_id: str = ""
-    referenced: tuple[str, ...] = ()  # a segmentation result: the files its url fields name
-
-    def __post_init__(self) -> None:
-        if self.referenced and self.body_size is not None:
-            raise ValueError(f"job {self.id}: a segmentation result has no body_size")
-        if self.body_size is not None and self.body_size < 2:
-            raise ValueError(f"job {self.id}: body_size must be at least 2, got {self.body_size}")
-
-    @property
-    def completed(self) -> bool:
-        return self.status == COMPLETED
-
 
 @dataclass(frozen=True)
 class SimBatch:
+    """A batch: its jobs held (a tuple) or made on demand (``GeneratedJobs``)."""
+
     id: str
-    jobs: tuple[SimJob, ...]
+    jobs: Sequence[SimJob]
     last_page_token: LastPageToken = "absent"  # noqa: S105 (a style, not a secret)
     name: str = ""
     # Jobs the listing shows a second time, after all the others, as a listing does when
@@ -68,15 +46,19 @@ class SimBatch:
                 f"batch {self.id}: last_page_token must be one of {LAST_PAGE_TOKEN_STYLES}, "
                 f"got {self.last_page_token!r}"
             )
-        unknown = set(self.listed_twice) - {job.id for job in self.jobs}
-        if unknown:
+        if self.listed_twice and (unknown := set(self.listed_twice) - {j.id for j in self.jobs}):
             raise ValueError(f"batch {self.id}: listed_twice names no job of it: {unknown}")
 
     @functools.cached_property
-    def listing(self) -> tuple[SimJob, ...]:
+    def listing(self) -> Sequence[SimJob]:
         """The jobs as the batch's pages list them: every job, then those listed twice."""
+        if not self.listed_twice:
+            return self.jobs
         by_id = {job.id: job for job in self.jobs}
-        return self.jobs + tuple(by_id[job_id] for job_id in self.listed_twice)
+        return (*self.jobs, *(by_id[job_id] for job_id in self.listed_twice))
+
+    def completed_jobs(self) -> Iterator[SimJob]:
+        return completed_jobs(self.jobs)
 
 
 @dataclass(frozen=True)
@@ -98,13 +80,16 @@ class Catalog:
     """Lookup of projects, batches and jobs, and the result bytes storage serves for a job.
 
     Job ids are unique within a project. Bodies are derived from the job id (and size), so
-    the same catalog always serves the same bytes.
+    the same catalog always serves the same bytes. Batches of ``GeneratedJobs`` are not
+    indexed job by job: a lookup asks the batch its ID names (their IDs are checked against
+    the held jobs' only, so a held job must not take a generated job's ID).
     """
 
     def __init__(self, projects: Iterable[SimProject]) -> None:
         self._projects: dict[str, SimProject] = {}
         self._batches: dict[tuple[str, str], SimBatch] = {}
         self._jobs: dict[tuple[str, str], JobEntry] = {}
+        self._generated: dict[tuple[str, str], GeneratedJobs] = {}
         for project in projects:
             self._add(project)
         self._sha_cache: dict[tuple[str, str], str] = {}
@@ -119,6 +104,9 @@ class Catalog:
             if (project.id, batch.id) in self._batches:
                 raise ValueError(f"project {project.id}: duplicate batch id {batch.id!r}")
             self._batches[(project.id, batch.id)] = batch
+            if isinstance(batch.jobs, GeneratedJobs):
+                self._generated[(project.id, batch.id)] = batch.jobs
+                continue
             for job in batch.jobs:
                 if (project.id, job.id) in self._jobs:
                     raise ValueError(f"project {project.id}: duplicate job id {job.id!r}")
@@ -135,7 +123,15 @@ class Catalog:
         return self._batches.get((project_id, batch_id))
 
     def job(self, project_id: str, job_id: str) -> JobEntry | None:
-        return self._jobs.get((project_id, job_id))
+        entry = self._jobs.get((project_id, job_id))
+        if entry is not None or not self._generated:
+            return entry
+        batch_id = job_id.rpartition("-")[0]
+        generated = self._generated.get((project_id, batch_id))
+        index = generated.index_of(job_id) if generated is not None else None
+        if generated is None or index is None:
+            return None
+        return JobEntry(batch_id, generated[index])
 
     def _require_job(self, project_id: str, job_id: str) -> SimJob:
         entry = self.job(project_id, job_id)

@@ -1,5 +1,6 @@
 """Keyset-style pages over a batch's jobs, with opaque tokens that look like nanosecond times."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from playment_simulator.catalog import SimBatch, SimJob
@@ -14,7 +15,7 @@ class InvalidPageToken(ValueError):
 
 @dataclass(frozen=True)
 class Page:
-    jobs: tuple[SimJob, ...]
+    jobs: Sequence[SimJob]
     next_page_token: str | None
     token_present: bool
     """False when ``next_page_token`` is to be left out of the answer altogether."""

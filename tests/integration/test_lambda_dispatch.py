@@ -3,6 +3,7 @@
 import importlib.metadata
 import inspect
 import json
+from typing import Any
 
 import boto3
 import pytest
@@ -12,13 +13,17 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from playment_local.engine import _placeholder_zip
+from playment_local.invocation_memory import PeakMemory
 from playment_local.lambda_dispatch import (
     MOTO_VERSION,
     SEAM,
+    Invocation,
     LambdaDispatch,
     RegisteredFunction,
     stop_intercepting_requests,
 )
+
+MiB = 1024 * 1024
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -102,3 +107,49 @@ def test_requests_go_straight_to_the_network_once_interception_stops() -> None:
         assert requests.adapters.HTTPAdapter.send is real_send
         assert boto3.client("s3").list_buckets()["Buckets"] == []
     assert requests.adapters.HTTPAdapter.send is real_send
+
+
+def test_each_invocation_is_recorded_with_what_it_allocated_at_its_peak(lambda_function) -> None:
+    # Given 30 MiB the process holds before any invocation, a handler that holds 20 MiB while
+    # it runs, one that raises, and the dispatch measuring memory
+    held_before = bytearray(30 * MiB)
+    handlers = iter([_holding(20 * MiB), _holding(1 * MiB), _raising])
+    recorded: list[Invocation] = []
+    dispatch = LambdaDispatch(recorder=recorded.append, memory=PeakMemory())
+
+    def handler(event: Any, context: Any) -> Any:
+        return next(handlers)(event, context)
+
+    dispatch.register("seam-check", RegisteredFunction("SeamCheck", handler, 30, 256))
+    dispatch.install()
+    try:
+        # When it is invoked three times, one after the other
+        for n in range(3):
+            lambda_function.invoke(FunctionName="seam-check", Payload=json.dumps({"n": n}))
+    finally:
+        dispatch.uninstall()
+    # Then each invocation's peak is what it allocated itself, not what the process held
+    # before it, nor what the one before it had freed; the one that raised is recorded too
+    big, small, raised = recorded
+    assert 20 * MiB <= (big.peak_bytes or 0) < 22 * MiB
+    assert 1 * MiB <= (small.peak_bytes or 0) < 3 * MiB
+    assert (raised.error_type, raised.result) == ("InvalidInput", None)
+    assert (big.function, big.event, big.result, big.error_type) == ("SeamCheck", {"n": 0}, 0, None)
+    assert (big.timeout_s, big.memory_mb, big.overlapped) == (30, 256, False)
+    assert big.duration_s > 0
+    assert len(held_before) == 30 * MiB
+
+
+def _holding(size: int) -> Any:
+    def handler(event: Any, context: Any) -> int:
+        block = bytearray(size)
+        return int(event["n"]) + block[-1]
+
+    return handler
+
+
+def _raising(event: Any, context: Any) -> None:
+    class InvalidInput(Exception):
+        pass
+
+    raise InvalidInput("bad")

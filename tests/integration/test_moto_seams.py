@@ -3,19 +3,23 @@ deferred Batch import. If one of these fails, moto moved: read the module the te
 
 import gc
 import inspect
+import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
 import pytest
+from moto import mock_aws
 from moto.core.base_backend import BackendDict
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.s3.models import S3Backend, s3_backends
 
 from playment_exporter.errors import AlreadyExported
 from playment_exporter.result_store import ResultStore
-from playment_local import moto_tuning
+from playment_local import map_iteration, moto_tuning
+from playment_local.map_iteration import IterativeMapWorkers
 from playment_local.moto_tuning import EmulatorTuning
 from playment_local.results_folder import SEAMS, FolderBackedS3, ResultsFolder
 
@@ -190,3 +194,71 @@ def test_moto_batch_is_imported_only_when_used() -> None:
     )  # fmt: skip
     # Then EC2 was not imported for the engine, and Batch still works when asked for
     assert done.stdout.split() == ["no-ec2", "BackendDict"]
+
+
+def test_the_map_worker_seam_still_has_its_shape() -> None:
+    # Given the method map_iteration.py replaces / Then it is where it expects it, taking what
+    # the loop takes
+    owner, name = map_iteration.SEAM
+    assert name in vars(owner)
+    assert list(inspect.signature(vars(owner)[name]).parameters) == ["self", "job", "worker_frame"]
+
+
+def test_a_distributed_map_takes_thousands_of_items_on_one_worker() -> None:
+    # Given a distributed Map over 1,500 items in S3, one child at a time (moto's worker takes
+    # its next item by calling itself: about a thousand deep, it dies and the run hangs)
+    workers = IterativeMapWorkers()
+    workers.install()
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            arn = _map_over_items(1_500, max_concurrency=1)
+            # When it runs
+            status = _run_to_the_end(arn, limit_s=60)
+    finally:
+        workers.uninstall()
+    # Then it ends, every item processed
+    assert status == "SUCCEEDED"
+
+
+def _map_over_items(count: int, max_concurrency: int) -> str:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="items-bucket")
+    s3.put_object(Bucket="items-bucket", Key="items.json", Body=json.dumps(list(range(count))))
+    role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]
+    definition = {
+        "StartAt": "Pages",
+        "States": {
+            "Pages": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket": "items-bucket", "Key": "items.json"},
+                },
+                "MaxConcurrency": max_concurrency,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Page",
+                    "States": {"Page": {"Type": "Pass", "End": True}},
+                },
+                "ResultPath": None,
+                "End": True,
+            }
+        },
+    }
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="items", definition=json.dumps(definition), roleArn=role["Arn"]
+    )
+    return str(sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"])
+
+
+def _run_to_the_end(execution_arn: str, limit_s: float) -> str:
+    sfn = boto3.client("stepfunctions")
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
+        if status != "RUNNING":
+            return status
+        time.sleep(0.1)
+    return "RUNNING"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
@@ -27,6 +28,8 @@ from playment_simulator import (
     SimulatorError,
     sample_catalog,
 )
+from playment_simulator.jobs import GeneratedJobs
+from playment_simulator.paging import TOKEN_BASE
 
 StartSimulator = Callable[..., Simulator]
 EndingStyle = Literal["absent", "null", "empty"]
@@ -696,3 +699,34 @@ def test_the_simulator_command_serves_until_told_to_stop(stop_signal: signal.Sig
     assert answer.json()["data"]["status"] == "completed"
     assert rest.splitlines() == ["stopping"], errors
     assert process.returncode == 0, errors
+
+
+def test_a_generated_batch_of_a_million_jobs_is_served_without_being_held(
+    start_simulator: StartSimulator,
+) -> None:
+    # Given a project with a batch of 1,000,000 generated jobs, one in 500 completed, made
+    # and served while every allocation is traced
+    tracemalloc.start()
+    try:
+        generated = GeneratedJobs("big", 1_000_000, completed_every=500)
+        sim = start_simulator(one_project(SimBatch("big", generated)))
+        # When a client lists a page deep in the batch, the last page, a completed job, and
+        # the project's details
+        deep = api_get(sim, "/projects/p1/batch/big", page_token=str(TOKEN_BASE + 500_000))
+        last = api_get(sim, "/projects/p1/batch/big", page_token=str(TOKEN_BASE + 999_900))
+        job = api_get(sim, "/projects/p1/jobs/big-0999500").json()["data"]
+        details = api_get(sim, "/projects/p1/details").json()["data"]["batches"][0]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Then each answer is the generated batch's, and memory stayed a small fraction of what
+    # a million jobs held would take (about 300 MB)
+    assert [j["id"] for j in deep.json()["data"]["jobs"]][:2] == ["big-0500000", "big-0500001"]
+    assert deep.json()["data"]["jobs"][0]["status"] == "completed"
+    assert deep.json()["data"]["jobs"][1]["status"] == "in_progress"
+    assert len(last.json()["data"]["jobs"]) == 100
+    assert "next_page_token" not in last.json()["data"]
+    assert job["status"] == "completed"
+    assert job["result"].endswith("/big-0999500.json")
+    assert (details["total_jobs"], details["completed_jobs"]) == (1_000_000, 2_000)
+    assert peak < 20 * MiB
