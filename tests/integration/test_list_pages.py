@@ -259,7 +259,7 @@ def jobs_of(count: int) -> tuple[SimJob, ...]:
 def batch_jobs(catalog: Catalog, batch_id: str) -> tuple[SimJob, ...]:
     batch = catalog.batch(PROJECT, batch_id)
     assert batch is not None
-    return batch.jobs
+    return tuple(batch.jobs)
 
 
 def list_in_steps(
