@@ -11,7 +11,9 @@ listing, deletes), but a result's bytes leave the emulator the moment S3 accepts
 - a ``DeleteObject(s)`` of such a key (a failed job taking back its files) drops the staged file;
 - when a page's FetchResult call returns, its jobs' staged files are renamed into
   ``OUT/<key>``: a file appears in OUT whole or not at all, even if the run is killed;
-- results already in OUT are shown to the listing as keys with an empty body, never uploaded.
+- results already in OUT are shown to the listing as keys with an empty body, never uploaded;
+- a write that finds no space left (``ENOSPC``, ``EDQUOT``) is remembered (``no_space``), for
+  the command to stop the run and say so, rather than fail job after job.
 
 The run's own records under ``_exports/`` stay ordinary moto objects (small, read back by the
 report). The hooks are on moto's ``S3Backend`` (``put_object``, ``complete_multipart_upload``,
@@ -19,6 +21,7 @@ report). The hooks are on moto's ``S3Backend`` (``put_object``, ``complete_multi
 checks the seams are where this module expects them.
 """
 
+import errno
 import hashlib
 import os
 import shutil
@@ -36,6 +39,7 @@ RECORDS_PREFIX = "_exports/"
 STAGING = Path("_exports") / ".incoming"
 RESULT_SUFFIX = ".json"
 _CHUNK = 1024 * 1024
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 SEAMS = ("put_object", "complete_multipart_upload", "delete_object")
 
 
@@ -51,7 +55,9 @@ class ResultsFolder:
         self.bucket = bucket
         self.prefix = prefix
         self.staging = self.root / STAGING
-        self.published = 0
+        self.published = 0  # every file moved into OUT: results, files beside them, index parts
+        self.results_published = 0  # of those, results (<batch_id>/<job_id>.json)
+        self.no_space: OSError | None = None  # the first write that found the disk full
         self._open = True
         self._writers = 0
         self._lock = threading.Condition()
@@ -78,13 +84,17 @@ class ResultsFolder:
             if not self._open:
                 raise FolderClosed(f"the run is stopping: {key!r} is not kept")
             self._writers += 1
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
             with partial.open("wb") as file:
                 for chunk in chunks:
                     file.write(chunk)
             partial.replace(target)
+        except OSError as error:
+            self._note_no_space(error)
+            partial.unlink(missing_ok=True)
+            raise
         finally:
             with self._lock:
                 self._writers -= 1
@@ -100,20 +110,26 @@ class ResultsFolder:
         """Move the staged result (and files beside it) of each job into place, and the keys
         ``also`` names (the page's index part); how many."""
         moved = 0
-        keys = [
-            key
-            for job_id in job_ids
-            for key in self._staged_under(f"{self.prefix}{batch_id}/{job_id}")
-        ]
+        results: set[str] = set()
+        keys: list[str] = []
+        for job_id in job_ids:
+            base = f"{self.prefix}{batch_id}/{job_id}"
+            keys += self._staged_under(base)
+            results.add(base + RESULT_SUFFIX)
         keys += [key for key in also if self.path_for(key, self.staging).is_file()]
         for key in keys:
             with self._lock:
                 if not self._open:  # stopped: nothing more appears in OUT
                     return moved
                 target = self.path_for(key)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self.path_for(key, self.staging).replace(target)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    self.path_for(key, self.staging).replace(target)
+                except OSError as error:
+                    self._note_no_space(error)
+                    raise
                 self.published += 1
+                self.results_published += key in results
             moved += 1
         return moved
 
@@ -145,6 +161,10 @@ class ResultsFolder:
             self._open = False
             self._lock.wait_for(lambda: self._writers == 0, timeout=wait_s)
         self.clear_staging()
+
+    def _note_no_space(self, error: OSError) -> None:
+        if error.errno in NO_SPACE_ERRNOS and self.no_space is None:
+            self.no_space = error
 
     def _staged_under(self, base: str) -> list[str]:
         keys: list[str] = []

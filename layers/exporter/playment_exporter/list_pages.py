@@ -13,6 +13,11 @@ job this execution has already exported (listed twice across steps, or listed ag
 refused token) is dropped, neither fetched nor counted again: S3 says when each result was
 written (``ResultStore.exported_among``), and one written since the execution started is ours.
 
+A batch Playment does not know (in a project it knows) is settled as one failed entry with
+code ``batch_not_found`` (its job ID empty), and the listing goes on with the other batches:
+they are exported, and the export ends incomplete, naming the batch. A project it does not
+know fails the step: nothing of it can be exported.
+
 A page token carried from one step to the next is not documented to stay valid. If Playment
 refuses it, the batch is listed again from its first page; the jobs before the refused
 position were counted already and are only fetched if they have no result yet.
@@ -27,7 +32,7 @@ from pydantic import BaseModel
 
 from playment_exporter.api_models import COMPLETED, ListedJob
 from playment_exporter.batch_history import BatchHistory, unchanged_since
-from playment_exporter.errors import InvalidInput, PlaymentApiError
+from playment_exporter.errors import BATCH_NOT_FOUND, InvalidInput, PlaymentApiError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.ids import validate_id
 from playment_exporter.outcomes import JobOutcome, JobPage, PageOutcome, SkipReason
@@ -164,7 +169,8 @@ def list_export_pages(
     chunk = _Chunk(request.project_id)
     seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step loops
     while cursor.batch_index < len(plan.batch_ids) and chunk.requested < step_jobs:
-        if chunk.requested and deadline is not None and clock() >= deadline:
+        progressed = chunk.requested or chunk.settled_count  # a batch not found is progress too
+        if progressed and deadline is not None and clock() >= deadline:
             break
         batch_id = plan.batch_ids[cursor.batch_index]
         try:
@@ -172,6 +178,10 @@ def list_export_pages(
                 request.project_id, batch_id, cursor.page_token, deadline=deadline
             )
         except PlaymentApiError as error:
+            if error.code == BATCH_NOT_FOUND:
+                chunk.batch(batch_id).not_found(error.message)
+                cursor = cursor.next_batch()
+                continue
             if error.code != REFUSED_TOKEN_CODE or not cursor.page_token:
                 raise
             if cursor.restarts >= MAX_TOKEN_RESTARTS:
@@ -303,6 +313,10 @@ class _BatchPlan:
             self.settled.append(JobOutcome.skipped(job.id, SkipReason.NOT_COMPLETED))
         else:
             self.candidates.append(job.id)
+
+    def not_found(self, message: str) -> None:
+        """Playment does not know the batch: one failed entry names it (no job to name)."""
+        self.settled.append(JobOutcome.failed("", BATCH_NOT_FOUND, message))
 
     def settle_exported(
         self, store: ResultStore, execution: str, started_at: datetime, *, overwrite: bool
