@@ -1,12 +1,14 @@
 """The local engine's other seams into moto: the results folder, the per-request tuning and the
 deferred Batch import. If one of these fails, moto moved: read the module the test names."""
 
+import errno
 import gc
 import inspect
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -95,6 +97,45 @@ def test_a_deleted_object_is_dropped_from_staging_and_never_published(folder_s3)
     # When the page is published / Then nothing of the job appears
     assert folder.publish("b1", ["j1"]) == 0
     assert not (folder.root / "b1").exists()
+
+
+def test_published_results_count_results_only(folder_s3) -> None:
+    # Given two jobs staged, one with a referenced file beside it, and the page's index part
+    folder, s3 = folder_s3
+    for key in ("b1/j1.json", "b1/j2.json", "b1/j2/mask.png", "index.v1/batch_id=b1/e-1.jsonl"):
+        s3.put_object(Bucket="results-bucket", Key=key, Body=b"{}")
+    # When the page is published with its index part
+    moved = folder.publish("b1", ["j1", "j2"], also=["index.v1/batch_id=b1/e-1.jsonl"])
+    # Then all four files moved, and two of them are results: what a user counts in OUT
+    assert (moved, folder.published, folder.results_published) == (4, 4, 2)
+
+
+def test_a_full_disk_is_remembered_and_leaves_no_partial_file(folder_s3) -> None:
+    # Given a staged result, and a body whose writing runs out of space after its first chunk
+    folder, s3 = folder_s3
+    s3.put_object(Bucket="results-bucket", Key="b1/j0.json", Body=b"{}")
+
+    def chunks_until_the_disk_is_full() -> Iterator[bytes]:
+        yield b'{"a": '
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    # When it is staged / Then the error goes on to the caller (S3 fails the put), the folder
+    # remembers it, and no part of the body is left in staging
+    with pytest.raises(OSError, match="No space left"):
+        folder.stage("b1/j1.json", chunks_until_the_disk_is_full())
+    assert folder.no_space is not None
+    assert folder.no_space.errno == errno.ENOSPC
+    assert sorted(path.name for path in (folder.staging / "b1").iterdir()) == ["j0.json"]
+    # And another error (not a full disk) is not taken for one
+    other = ResultsFolder(folder.root / "other", "b")
+    with pytest.raises(OSError, match="I/O error"):
+        other.stage("b1/j1.json", _failing(errno.EIO))
+    assert other.no_space is None
+
+
+def _failing(code: int) -> Iterator[bytes]:
+    yield b"x"
+    raise OSError(code, "I/O error")
 
 
 def test_a_multipart_result_streams_into_staging_with_s3s_checks(folder_s3) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from playment_exporter import report as report_module
 from playment_exporter.batch_history import BatchHistory, BatchRecord
+from playment_exporter.errors import BATCH_NOT_FOUND
 from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.report import ReportSummary, write_report
 from playment_exporter.run_records import BatchPlan, RunRecords
@@ -236,6 +237,36 @@ def test_a_chunk_whose_records_are_gone_is_reported_not_skipped(
     assert (summary.complete, summary.totals["exported"]) == (False, 1)
     (failed,) = job_list(records, "failed")
     assert (failed["job_id"], failed["error_code"]) == ("chunk-000001", "chunk_unreadable")
+
+
+def test_a_batch_playment_does_not_know_leaves_the_run_incomplete_and_is_named(
+    s3: Any, records: RunRecords
+) -> None:
+    # Given a listing that exported b1's job and found no batch "nope"
+    missing = PageOutcome(
+        project_id="p1",
+        batch_id="nope",
+        page=-1,
+        outcomes=[JobOutcome.failed("", BATCH_NOT_FOUND, "batch 'nope' not found")],
+    )
+    records.write_chunk(0, [page(0, "a")], [missing])
+    records.write_page_outcome(outcome(0, JobOutcome.exported("a", 1)))
+    # When the report is written
+    summary = write_report(records, LISTING)
+    # Then the run is incomplete, and the report and its cause name the batch
+    assert (summary.complete, summary.totals["exported"], summary.totals["failed"]) == (
+        False,
+        1,
+        1,
+    )
+    assert read_report(s3, records)["batches_not_found"] == ["nope"]
+    assert summary.cause.startswith("not found in project p1: batch nope; 1 of 2 failed")
+    (failed,) = job_list(records, "failed")
+    assert (failed["batch_id"], failed["job_id"], failed["error_code"]) == (
+        "nope",
+        "",
+        BATCH_NOT_FOUND,
+    )
 
 
 def test_only_batches_exported_without_a_failure_are_recorded_clean(
