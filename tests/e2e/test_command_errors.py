@@ -244,7 +244,7 @@ def test_a_base_url_without_v1_gets_a_hint(start_simulator, tmp_path) -> None:
     # Then it exits 2, saying the URL is not the API's and that it probably lacks /v1
     assert done.returncode == 2, done.stdout + done.stderr
     assert the_error_line(done.stderr) == (
-        f"--api-url: {base} does not answer as the Playment API does (HTTP 404 for GET "
+        f"--api-url: {base} does not answer as the Playment API does (No route for GET "
         f"/projects/{PROJECT}/details; the base URL {base} has no version: try {base}/v1)"
     )
     assert not out.exists()

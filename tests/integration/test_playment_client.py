@@ -200,7 +200,7 @@ def test_a_base_url_without_its_version_gets_a_hint(start_simulator) -> None:
         client.first_contact("p1")
     assert raised.value.status == 404
     assert raised.value.message == (
-        f"HTTP 404 for GET /projects/p1/details; the base URL {base} has no version: try {base}/v1"
+        f"No route for GET /projects/p1/details; the base URL {base} has no version: try {base}/v1"
     )
 
 

@@ -245,7 +245,7 @@ class PlaymentClient:
         body = _json_or_none(response)
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             error = ApiError.model_validate(body["error"])
-        message = f"HTTP 404 for GET {path}"
+        message = error.message or f"HTTP 404 for GET {path}"
         if not _VERSIONED_PATH.search(urlsplit(self._api_url).path):
             message += f"; the base URL {self._api_url} has no version: try {self._api_url}/v1"
         return PlaymentApiError(error.code, message, 404)
