@@ -9,6 +9,7 @@ path, moto included, stays real.
 
 import base64
 import hashlib
+import threading
 import zlib
 from typing import Any
 
@@ -104,18 +105,20 @@ class DamageInTransit:
         self._operation = operation
         self._times = times
         self._key = key
+        self._lock = threading.Lock()  # a multipart upload sends its parts from several threads
         s3.meta.events.register_first(f"before-send.s3.{operation}", self._receive)
 
     def _receive(self, request: Any, **_: Any) -> None:
-        if self.damaged >= self._times or f"/{self._key}" not in request.url:
-            return
+        with self._lock:
+            if self.damaged >= self._times or f"/{self._key}" not in request.url:
+                return
+            self.damaged += 1
         body = request.body if isinstance(request.body, bytes) else request.body.read()
         headers = {name.lower(): _text(value) for name, value in request.headers.items()}
         if "x-amz-trailer" in headers:  # streamed: aws-chunked, the checksum after the data
             body, trailers = _aws_chunked(body)
             headers.update(trailers)
         received = bytes([body[0] ^ 0xFF]) + body[1:]  # the byte that changed on the way
-        self.damaged += 1
         if _checksum_matches(headers, received):
             raise AssertionError("the request carried no checksum that S3 could check")
         error = {"Code": "BadDigest", "Message": "The checksum did not match"}

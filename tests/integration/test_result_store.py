@@ -7,7 +7,7 @@ on ``CompleteMultipartUpload`` alike; what it never produces, S3's 409 on a writ
 """
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,12 @@ from botocore.exceptions import ClientError
 from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, TransientError
 from playment_exporter.result_store import MiB, ResultStore
 from tests.conftest import BUCKET
-from tests.integration.s3_answers import CountCalls, DamageInTransit, DenyDeletes, FailFirstCalls
+from tests.integration.s3_answers import (
+    CountCalls,
+    DamageInTransit,
+    DenyDeletes,
+    FailFirstCalls,
+)
 
 LARGE = 9 * MiB  # past the store's multipart threshold (8 MiB): CompleteMultipartUpload
 
@@ -145,14 +150,13 @@ def test_delete_takes_back_every_key_one_call_each(s3: Any, store: ResultStore) 
 
 
 def test_every_exported_job_asked_about_is_found_past_one_listing_page(
-    s3: Any, store: ResultStore
+    s3: Any, store: ResultStore, put_many: Callable[[Iterable[str]], None]
 ) -> None:
     # Given 1,500 exported results (S3 lists 1,000 keys a call), each but a few with a folder
     # of referenced files, plus objects that are not results: a non-JSON key, a JSON file in
     # a job's folder, another batch's result, and IDs whose keys sort around the others
     exported = {f"j{n:04d}" for n in range(1_500)}
-    for job_id in exported:
-        s3.put_object(Bucket=BUCKET, Key=f"b1/{job_id}.json", Body=b"{}")
+    put_many(f"b1/{job_id}.json" for job_id in exported)
     for other in ("b1/j0001/mask.png", "b1/j0002/x.json", "b1/notes.txt", "b10/j9999.json"):
         s3.put_object(Bucket=BUCKET, Key=other, Body=b"x")
     s3.put_object(Bucket=BUCKET, Key="b1/j0003-x.json", Body=b"{}")
@@ -161,24 +165,68 @@ def test_every_exported_job_asked_about_is_found_past_one_listing_page(
     # When the store is asked which of them are exported
     found = store.exported_among("b1", asked)
     # Then exactly the results are found, each with when it was written, in two calls
-    assert set(found) == exported | {"j0003-x"}
-    assert all(isinstance(when, datetime) for when in found.values())
+    assert set(found.written) == exported | {"j0003-x"}
+    assert all(isinstance(when, datetime) for when in found.written.values())
+    assert found.unanswered == []
     assert calls.calls == 2
 
 
 def test_asking_about_a_few_jobs_of_a_large_batch_costs_a_few_calls(
-    s3: Any, store: ResultStore
+    s3: Any, store: ResultStore, put_many: Callable[[Iterable[str]], None]
 ) -> None:
     # Given a batch with 2,500 exported results
-    for n in range(2_500):
-        s3.put_object(Bucket=BUCKET, Key=f"b1/j{n:04d}.json", Body=b"{}")
+    put_many(f"b1/j{n:04d}.json" for n in range(2_500))
     calls = CountCalls(s3, "ListObjectsV2")
     # When the store is asked about three jobs far apart, one of them not exported
     found = store.exported_among("b1", ["j0007", "j1200", "j2499x"])
     # Then the answer costs one call per job asked about, not one per 1,000 keys of the batch
-    assert set(found) == {"j0007", "j1200"}
+    assert set(found.written) == {"j0007", "j1200"}
     assert calls.calls <= 3
-    assert store.exported_among("b1", []) == {}
+    assert store.exported_among("b1", []) == ({}, [])
+
+
+def test_a_job_behind_a_thousand_ids_it_prefixes_is_still_found(
+    s3: Any, store: ResultStore, put_many: Callable[[Iterable[str]], None]
+) -> None:
+    # Given job "j" exported, and 500 jobs whose IDs it prefixes ("j-0000"...), each with a
+    # folder of referenced files: a thousand entries that S3 sorts before "j.json"
+    put_many(f"b1/j-{n:04d}{end}" for n in range(500) for end in (".json", "/mask.png"))
+    s3.put_object(Bucket=BUCKET, Key="b1/j.json", Body=b"{}")
+    calls = CountCalls(s3, "ListObjectsV2")
+    # When the store is asked about "j"
+    found = store.exported_among("b1", ["j"])
+    # Then it is found: the first thousand entries decided nothing, and the listing went on
+    # after the last of them (past that folder's files) rather than giving "j" up
+    assert set(found.written) == {"j"}
+    assert calls.calls == 2
+
+
+def test_asking_stops_at_the_deadline_and_says_which_jobs_were_not_reached(
+    s3: Any, store: ResultStore, put_many: Callable[[Iterable[str]], None]
+) -> None:
+    # Given six exported jobs sparse among the batch's results (a thousand others after each),
+    # so that each costs a LIST of its own
+    jobs = [f"j{n}" for n in range(6)]
+    put_many(
+        f"b1/{job}{end}"
+        for job in jobs
+        for end in [".json"] + [f"_{k:03d}.json" for k in range(999)]
+    )
+    calls = CountCalls(s3, "ListObjectsV2")
+
+    # And a clock that each LIST moves on by a second, with the deadline 2.5 s away
+    def clock() -> float:
+        return float(calls.calls)
+
+    # When the store is asked about all six (in another order than the keys')
+    found = store.exported_among("b1", reversed(jobs), deadline=2.5, clock=clock)
+    # Then it made three calls, none begun past the deadline, and answered the first three
+    # jobs in key order; the other three are left to ask again
+    assert calls.calls == 3
+    assert (set(found.written), found.unanswered) == ({"j0", "j1", "j2"}, ["j3", "j4", "j5"])
+    # And past the deadline already, one call is still made: asking always moves on
+    assert set(store.exported_among("b1", jobs, deadline=0.0, clock=clock).written) == {"j0"}
+    assert calls.calls == 4
 
 
 def test_a_result_says_which_execution_wrote_it(s3: Any, store: ResultStore) -> None:
@@ -202,7 +250,7 @@ def test_the_prefix_scopes_every_key(s3: Any) -> None:
         assert key == "exports/b1/a/m.png"
         assert read(s3, "exports/b1/a.json") == b"{}"
         assert s3.head_object(Bucket=BUCKET, Key=key)["ContentType"] == "image/png"
-        assert set(store.exported_among("b1", ["a", "z"])) == {"a"}
+        assert set(store.exported_among("b1", ["a", "z"]).written) == {"a"}
     finally:
         store.close()
 

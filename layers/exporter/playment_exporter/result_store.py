@@ -17,9 +17,10 @@ import bisect
 import hashlib
 import mimetypes
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import ClientError
@@ -34,6 +35,11 @@ LIST_PAGE_KEYS = 1_000  # the most one ListObjectsV2 call returns
 JSON = "application/json"
 OBJECT_EXISTS = "PreconditionFailed"  # 412: If-None-Match failed, the key holds an object
 WRITE_IN_PROGRESS = "ConditionalRequestConflict"  # 409: a concurrent write to the key
+
+
+class ExportedAmong(NamedTuple):
+    written: dict[str, datetime]  # job ID -> when its result was written
+    unanswered: list[str]  # not reached before the deadline: ask again
 
 
 def streaming_transfer_config(workers: int) -> TransferConfig:
@@ -213,27 +219,40 @@ class ResultStore:
             _raise_if_conditional(error, key)
             raise
 
-    def exported_among(self, batch_id: str, job_ids: Iterable[str]) -> dict[str, datetime]:
+    def exported_among(
+        self,
+        batch_id: str,
+        job_ids: Iterable[str],
+        *,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> ExportedAmong:
         """Which of ``job_ids`` already have a result, each with when it was written.
 
         Bounded by the jobs asked about, not by the batch: their result keys are sorted, and
         S3's sorted listing is entered just before the first one not yet answered
         (``StartAfter``), a thousand keys a call, the jobs' folders of referenced files folded
         away (``Delimiter``). IDs dense in the batch cost a call per thousand keys; sparse
-        ones about a call each.
+        ones about a call each. Past ``deadline`` no further call is made (the first always
+        is): the jobs not reached are ``unanswered``, for the caller to ask again later.
         """
         batch_prefix = f"{self.prefix}{batch_id}/"
         names = sorted({job_id + RESULT_SUFFIX for job_id in job_ids})
         found: dict[str, datetime] = {}
         index = 0
+        start_after = ""  # where the next call enters the listing ("": before names[index])
+        calls = 0
         while index < len(names):
+            if calls and deadline is not None and clock() >= deadline:
+                break
             answer = self._s3.list_objects_v2(
                 Bucket=self.bucket,
                 Prefix=batch_prefix,
                 Delimiter="/",
-                StartAfter=batch_prefix + names[index][: -len(RESULT_SUFFIX)],
+                StartAfter=start_after or batch_prefix + names[index][: -len(RESULT_SUFFIX)],
                 MaxKeys=LIST_PAGE_KEYS,
             )
+            calls += 1
             contents = answer.get("Contents", [])
             written = {item["Key"][len(batch_prefix) :]: item["LastModified"] for item in contents}
             listed = [item["Key"] for item in contents]
@@ -241,12 +260,16 @@ class ResultStore:
             decided = len(names)  # everything after the start was listed
             if answer.get("IsTruncated") and listed:
                 decided = bisect.bisect_right(names, max(listed)[len(batch_prefix) :])
-            decided = max(decided, index + 1)
             for name in names[index:decided]:
                 if name in written:
                     found[name[: -len(RESULT_SUFFIX)]] = written[name]
-            index = decided
-        return found
+            # A thousand keys that all sort before the next job's (IDs it prefixes: "a-1",
+            # "a-2"... before "a"): go on from the last of them, not past the job. (A folder
+            # as StartAfter skips its keys, as when S3 gives it as NextMarker.)
+            start_after = max(listed) if decided <= index else ""
+            index = max(index, decided)
+        unanswered = [name[: -len(RESULT_SUFFIX)] for name in names[index:]]
+        return ExportedAmong(written=found, unanswered=unanswered)
 
     def _add_if_none_match(self, params: dict[str, Any], **_: Any) -> None:
         if params.get("Bucket") != self.bucket:

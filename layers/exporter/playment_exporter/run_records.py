@@ -7,6 +7,8 @@
   chunk's pages are numbered in a row, so the report lists each chunk's outcomes in a range);
 - ``outcomes/listing/<chunk>.json``: jobs a listing step settled itself (not completed,
   already exported, unusable IDs) so no call is spent on them;
+- ``unsettled/<chunk>.json``: completed jobs a listing step listed but reached its deadline
+  before it could tell whether they are exported already; the next step settles them first;
 - ``report.json``: totals, counts, and every job that needs a person's attention.
 
 The outcomes are written by the calls themselves, not gathered from the Map's results, so the
@@ -26,6 +28,19 @@ EXPORTS_PREFIX = "_exports/"
 _EXECUTION_NAME = re.compile(r"[A-Za-z0-9._-]{1,80}")
 _MANIFEST = TypeAdapter(list[JobPage])
 _SETTLED = TypeAdapter(list[PageOutcome])
+
+
+class UnsettledJobs(BaseModel):
+    """One batch's jobs that a listing step left for the next to settle, in listing order;
+    ``counted_already``: those of them an earlier step counted (listed again after a refused
+    page token), to be fetched if they have no result but never counted again."""
+
+    batch_id: str
+    job_ids: list[str]
+    counted_already: list[str] = []
+
+
+_UNSETTLED = TypeAdapter(list[UnsettledJobs])
 
 
 class LeftOutBatch(BaseModel):
@@ -74,17 +89,31 @@ class RunRecords:
     def listing_outcome_key(self, chunk: int) -> str:
         return f"{self.prefix}outcomes/listing/{chunk:06d}.json"
 
+    def unsettled_key(self, chunk: int) -> str:
+        return f"{self.prefix}unsettled/{chunk:06d}.json"
+
     def write_batch_plan(self, plan: BatchPlan) -> None:
         self._put(self.batch_plan_key, plan.model_dump_json())
 
     def read_batch_plan(self) -> BatchPlan:
         return BatchPlan.model_validate_json(self._get(self.batch_plan_key))
 
-    def write_chunk(self, chunk: int, pages: list[JobPage], settled: list[PageOutcome]) -> None:
-        """A listing step's manifest and settled jobs; the settled ones first, so that a
-        manifest never exists without them."""
+    def write_chunk(
+        self,
+        chunk: int,
+        pages: list[JobPage],
+        settled: list[PageOutcome],
+        unsettled: list[UnsettledJobs] | None = None,
+    ) -> None:
+        """A listing step's manifest, settled jobs and jobs left unsettled (if any); the
+        manifest last, so that it never exists without the others."""
+        if unsettled:
+            self._put(self.unsettled_key(chunk), _UNSETTLED.dump_json(unsettled))
         self._put(self.listing_outcome_key(chunk), _SETTLED.dump_json(settled))
         self._put(self.manifest_key(chunk), _MANIFEST.dump_json(pages))
+
+    def read_unsettled(self, chunk: int) -> list[UnsettledJobs]:
+        return _UNSETTLED.validate_json(self._get(self.unsettled_key(chunk)))
 
     def read_manifest(self, chunk: int) -> list[JobPage]:
         return _MANIFEST.validate_json(self._get(self.manifest_key(chunk)))
