@@ -1,7 +1,8 @@
 """Answers moto never gives, made with botocore event hooks on a moto-backed S3 client.
 
-S3 answers a create-only write racing another with 409 ``ConditionalRequestConflict``, and
-refuses a delete a bucket policy denies; moto does neither by itself. A ``before-call`` hook
+S3 answers a create-only write racing another with 409 ``ConditionalRequestConflict``, refuses
+a delete a bucket policy denies, and refuses a call whose bucket owner condition names another
+account than the bucket's; moto does none of these by itself. A ``before-call`` hook
 that returns ``(http_response, parsed)`` stands in for the request (botocore then raises a
 ``ClientError`` for a status of 300 or more, as for a real answer); the rest of the call
 path, moto included, stays real.
@@ -14,17 +15,20 @@ import zlib
 from typing import Any
 
 from botocore.exceptions import ClientError
+from moto.s3.models import s3_backends
 
 Answer = tuple["_HttpAnswer", dict[str, Any]]
 
 
 class _HttpAnswer:
-    """The one thing botocore reads of an HTTP response a hook stands in for."""
+    """What botocore reads of an HTTP response a hook stands in for (``raw``: only
+    GetBucketLocation's own parser, which leaves an answer without a body alone)."""
 
     def __init__(self, status_code: int) -> None:
         self.status_code = status_code
         self.headers: dict[str, str] = {}
         self.content = b""
+        self.raw = None
 
 
 class CountCalls:
@@ -86,6 +90,29 @@ class DenyDeletes:
         if key is None:
             return None
         self.refused.append(key)
+        parsed = {
+            "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+        return _HttpAnswer(403), parsed
+
+
+class BucketOwnerCondition:
+    """S3's bucket owner condition on ``operation``, which moto ignores: a call whose
+    ``ExpectedBucketOwner`` is not the account moto made the bucket in answers 403
+    AccessDenied without being sent, as S3 documents; other calls reach moto."""
+
+    def __init__(self, s3: Any, operation: str) -> None:
+        self.refused = 0
+        s3.meta.events.register(f"before-call.s3.{operation}", self._answer)
+
+    def _answer(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Answer | None:
+        expected = params["headers"].get("x-amz-expected-bucket-owner")
+        bucket = context["input_params"]["Bucket"]
+        owner = s3_backends.bucket_accounts.get(bucket, ("", expected))[1]
+        if expected is None or expected == owner:
+            return None
+        self.refused += 1
         parsed = {
             "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
             "ResponseMetadata": {"HTTPStatusCode": 403},

@@ -11,13 +11,21 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, TransientError
-from playment_exporter.result_store import MiB, ResultStore
-from tests.conftest import BUCKET
+from playment_exporter.errors import (
+    AlreadyExported,
+    ObjectsLeftBehind,
+    ResultsBucketUnusable,
+    TransientError,
+)
+from playment_exporter.result_store import MiB, ResultStore, StackHome
+from tests.conftest import BUCKET, REGION
+from tests.integration.conftest import MOTO_ACCOUNT
 from tests.integration.s3_answers import (
+    BucketOwnerCondition,
     CountCalls,
     DamageInTransit,
     DenyDeletes,
@@ -298,3 +306,71 @@ def test_a_result_damaged_on_the_way_is_refused_and_nothing_is_stored(
     assert damage.damaged == 1
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
     assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+HOME = StackHome(region=REGION, account=MOTO_ACCOUNT)
+
+
+def test_a_bucket_in_the_stacks_region_and_account_passes_the_check(
+    s3: Any, store: ResultStore
+) -> None:
+    # Given the results bucket in the stack's own region and account
+    calls = CountCalls(s3, "GetBucketLocation")
+    # When it is checked / Then nothing is raised, for the price of one call
+    store.check_home(HOME)
+    assert calls.calls == 1
+
+
+def test_a_bucket_in_another_region_is_refused_naming_both_regions(s3: Any) -> None:
+    # Given a results bucket made in eu-west-1, and the stack in us-east-1
+    far = "far-results"
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket=far, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    store = ResultStore(s3, far, "")
+    # When it is checked / Then one line names the bucket's region and account and the stack's
+    with pytest.raises(ResultsBucketUnusable) as raised:
+        store.check_home(HOME)
+    store.close()
+    assert str(raised.value) == (
+        f"results bucket {far} is in eu-west-1, account {MOTO_ACCOUNT}; this stack runs in "
+        f"us-east-1, account {MOTO_ACCOUNT}: a distributed Map reads its manifest and writes "
+        "its results only in its own region and account; give ResultsBucketName a bucket "
+        "there, or deploy the stack where the bucket is"
+    )
+
+
+def test_a_bucket_of_another_account_is_refused_naming_the_stacks(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a results bucket another account made (in the stack's region), and S3 answering
+    # the bucket owner condition as it does (moto ignores it)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
+    s3.create_bucket(Bucket="their-results")
+    monkeypatch.delenv("MOTO_ACCOUNT_ID")
+    owner_check = BucketOwnerCondition(s3, "GetBucketLocation")
+    store = ResultStore(s3, "their-results", "")
+    # When it is checked from the stack's account
+    with pytest.raises(ResultsBucketUnusable) as raised:
+        store.check_home(HOME)
+    store.close()
+    # Then S3 refused it, and one line says the bucket is not the stack's account's
+    assert owner_check.refused == 1
+    assert str(raised.value).startswith(
+        f"results bucket their-results is not in account {MOTO_ACCOUNT} (S3 refused the "
+        "bucket owner check, AccessDenied, as it does for another account's bucket or a role "
+        f"without s3:GetBucketLocation); this stack runs in us-east-1, account {MOTO_ACCOUNT}: "
+        "a distributed Map reads its manifest"
+    )
+
+
+def test_a_bucket_that_does_not_exist_is_refused_by_name(s3: Any) -> None:
+    # Given a results bucket name nobody made
+    store = ResultStore(s3, "no-such-results", "")
+    # When it is checked / Then the error says so, with where the stack runs
+    with pytest.raises(
+        ResultsBucketUnusable,
+        match=r"^results bucket no-such-results does not exist; this stack runs in us-east-1",
+    ):
+        store.check_home(HOME)
+    store.close()

@@ -25,7 +25,12 @@ from typing import Any, NamedTuple, Protocol
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import ClientError
 
-from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, TransientError
+from playment_exporter.errors import (
+    AlreadyExported,
+    ObjectsLeftBehind,
+    ResultsBucketUnusable,
+    TransientError,
+)
 from playment_exporter.export_index import index_key
 
 MiB = 1024 * 1024
@@ -40,6 +45,13 @@ WRITE_IN_PROGRESS = "ConditionalRequestConflict"  # 409: a concurrent write to t
 class ExportedAmong(NamedTuple):
     written: dict[str, datetime]  # job ID -> when its result was written
     unanswered: list[str]  # not reached before the deadline: ask again
+
+
+class StackHome(NamedTuple):
+    """Where the stack's state machine runs: its region and account."""
+
+    region: str
+    account: str
 
 
 def streaming_transfer_config(workers: int) -> TransferConfig:
@@ -271,6 +283,42 @@ class ResultStore:
         unanswered = [name[: -len(RESULT_SUFFIX)] for name in names[index:]]
         return ExportedAmong(written=found, unanswered=unanswered)
 
+    def check_home(self, home: "StackHome") -> None:
+        """Raise ``ResultsBucketUnusable`` unless the bucket is in ``home``'s region and
+        account: a distributed Map reads its manifest and writes its results only there, so
+        with any other bucket every page of every run would fail.
+
+        One ``GetBucketLocation`` (``s3:GetBucketLocation``, nothing more) with the bucket
+        owner condition: S3 refuses it (403) when another account owns the bucket, and, for
+        a bucket of another account outside its own region, whatever its policy says.
+        """
+        here = f"this stack runs in {home.region}, account {home.account}"
+        try:
+            answer = self._s3.get_bucket_location(
+                Bucket=self.bucket, ExpectedBucketOwner=home.account
+            )
+        except ClientError as error:
+            code = s3_error_code(error)
+            if code == "NoSuchBucket":
+                raise ResultsBucketUnusable(
+                    f"results bucket {self.bucket} does not exist; {here}: create it there, "
+                    "or leave ResultsBucketName empty for the stack to make one"
+                ) from None
+            if code in ("AccessDenied", "403"):
+                raise ResultsBucketUnusable(
+                    f"results bucket {self.bucket} is not in account {home.account} (S3 "
+                    f"refused the bucket owner check, {code}, as it does for another "
+                    f"account's bucket or a role without s3:GetBucketLocation); {here}: "
+                    f"{_ONLY_HOME}"
+                ) from None
+            raise
+        region = _region_of(answer.get("LocationConstraint"))
+        if region != home.region:
+            raise ResultsBucketUnusable(
+                f"results bucket {self.bucket} is in {region}, account {home.account}; "
+                f"{here}: {_ONLY_HOME}"
+            )
+
     def _add_if_none_match(self, params: dict[str, Any], **_: Any) -> None:
         if params.get("Bucket") != self.bucket:
             return
@@ -281,6 +329,21 @@ class ResultStore:
 
     def close(self) -> None:
         self._transfers.shutdown()
+
+
+_ONLY_HOME = (
+    "a distributed Map reads its manifest and writes its results only in its own region and "
+    "account; give ResultsBucketName a bucket there, or deploy the stack where the bucket is"
+)
+
+
+def _region_of(location_constraint: str | None) -> str:
+    """GetBucketLocation's answer as a region name: none for us-east-1, "EU" for eu-west-1."""
+    if not location_constraint:
+        return "us-east-1"
+    if location_constraint == "EU":
+        return "eu-west-1"
+    return location_constraint
 
 
 def s3_error_code(error: ClientError) -> str:
