@@ -28,14 +28,14 @@ position were counted already and are only fetched if they have no result yet.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
 from playment_exporter.api_models import COMPLETED, ListedJob
-from playment_exporter.batch_history import BatchHistory, unchanged_since
+from playment_exporter.batch_history import BatchHistory
 from playment_exporter.errors import InvalidInput, PlaymentApiError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.ids import validate_id
@@ -177,14 +177,22 @@ def list_export_pages(
             deadline=deadline,
         )
         records.write_batch_plan(plan)
+        batch_ids = plan.batch_ids
         cursor = ListingCursor()
     else:
-        plan = records.read_batch_plan()
+        batch_ids = records.read_batch_ids()
     chunk = _Chunk(request.project_id)
     if cursor.unsettled_chunk is not None:
         chunk.carry(records.read_unsettled(cursor.unsettled_chunk))
     cursor = _list_chunk(
-        client, request, plan, chunk, cursor, step_jobs=step_jobs, deadline=deadline, clock=clock
+        client,
+        request,
+        batch_ids,
+        chunk,
+        cursor,
+        step_jobs=step_jobs,
+        deadline=deadline,
+        clock=clock,
     )
     chunk.settle_exported(
         store,
@@ -196,17 +204,17 @@ def list_export_pages(
     )
     to_fetch = chunk.to_fetch()
     page_size = page_size_for(sum(len(ids) for _, ids in to_fetch), max_concurrency)
-    manifest = _cut_pages(
+    pages = _cut_pages(
         request.project_id, records.execution, to_fetch, page_size, first=cursor.next_page
     )
     number = cursor.chunk
     unsettled = chunk.unsettled()
-    records.write_chunk(number, manifest, chunk.settled_outcomes(), unsettled)
-    done = cursor.batch_index >= len(plan.batch_ids) and not unsettled
+    written = records.write_chunk(number, pages, chunk.settled_outcomes(), unsettled)
+    done = cursor.batch_index >= len(batch_ids) and not unsettled
     cursor = cursor.model_copy(
         update={
             "chunk": number + 1,
-            "next_page": cursor.next_page + len(manifest),
+            "next_page": cursor.next_page + written,
             "unsettled_chunk": number if unsettled else None,
         }
     )
@@ -221,8 +229,8 @@ def list_export_pages(
         chunk=number,
         chunks=number + 1,
         cursor=None if done else cursor,
-        batches=len(plan.batch_ids),
-        pages=len(manifest),
+        batches=len(batch_ids),
+        pages=written,
         page_size=page_size,
         jobs_listed=chunk.listed,
         jobs_to_fetch=sum(len(ids) for _, ids in to_fetch),
@@ -234,7 +242,7 @@ def list_export_pages(
 def _list_chunk(
     client: PlaymentClient,
     request: ExportRequest,
-    plan: BatchPlan,
+    batch_ids: list[str],
     chunk: "_Chunk",
     cursor: ListingCursor,
     *,
@@ -245,10 +253,10 @@ def _list_chunk(
     """List pages into ``chunk`` from ``cursor`` until the step's bound or its deadline (the
     first page always, unless jobs were carried in); where the next step resumes."""
     seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step loops
-    while cursor.batch_index < len(plan.batch_ids) and chunk.requested < step_jobs:
+    while cursor.batch_index < len(batch_ids) and chunk.requested < step_jobs:
         if chunk.requested and deadline is not None and clock() >= deadline:
             break
-        batch_id = plan.batch_ids[cursor.batch_index]
+        batch_id = batch_ids[cursor.batch_index]
         try:
             page = client.list_batch_page(
                 request.project_id, batch_id, cursor.page_token, deadline=deadline
@@ -293,18 +301,20 @@ def _plan_batches(
     changed since they were last listed clean (or are due a full listing)."""
     if not request.all_batches:
         return BatchPlan(batch_ids=list(request.batch_ids))
-    known = {}
+    batches = client.get_project_details(request.project_id, deadline=deadline).batches
+    unchanged = {}
     if history is not None and not (request.overwrite or request.full_listing):
-        known = history.read()
+        by_id = {batch.id: batch for batch in batches}
+        unchanged = history.unchanged_batches(by_id, started_at, full_listing_days)
     plan = BatchPlan(batch_ids=[])
-    for batch in client.get_project_details(request.project_id, deadline=deadline).batches:
+    for batch in batches:
         try:
             validate_id("batch_id", batch.id)
         except InvalidInput as error:
             plan.left_out.append(LeftOutBatch(batch_id=batch.id[:200], reason=str(error)))
             continue
         fingerprint = batch.fingerprint()
-        since = unchanged_since(known.get(batch.id), fingerprint, started_at, full_listing_days)
+        since = unchanged.get(batch.id)
         if batch.completed_jobs == 0:
             plan.left_out.append(LeftOutBatch(batch_id=batch.id, reason="no completed jobs"))
         elif since is not None:
@@ -507,19 +517,17 @@ def _cut_pages(
     size: int,
     *,
     first: int,
-) -> list[JobPage]:
+) -> Iterator[JobPage]:
     """The chunk's jobs to fetch, batch by batch, in pages of ``size`` numbered from
-    ``first`` (a batch's last page may be shorter)."""
-    pages: list[JobPage] = []
+    ``first`` (a batch's last page may be shorter); made one at a time, as written."""
+    number = first
     for batch_id, job_ids in to_fetch:
         for start in range(0, len(job_ids), size):
-            pages.append(
-                JobPage(
-                    project_id=project_id,
-                    batch_id=batch_id,
-                    page=first + len(pages),
-                    job_ids=job_ids[start : start + size],
-                    execution=execution,
-                )
+            yield JobPage(
+                project_id=project_id,
+                batch_id=batch_id,
+                page=number,
+                job_ids=job_ids[start : start + size],
+                execution=execution,
             )
-    return pages
+            number += 1

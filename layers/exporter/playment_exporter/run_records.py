@@ -3,20 +3,22 @@
 - ``batches.json``: the export's batches (and those left out), written by the first listing step;
 - ``manifests/<chunk>.json``: one per listing step, which that step's distributed Map reads,
   one item per page of jobs to fetch (page numbers are unique in the execution);
+- ``unsettled/<chunk>.json``: completed jobs a listing step listed but reached its deadline
+  before it could tell whether they are exported already; the next step settles them first;
 - ``outcomes/pages/<page>.json``: written by each fetch call, one per manifest page (a
   chunk's pages are numbered in a row, so the report lists each chunk's outcomes in a range);
 - ``outcomes/listing/<chunk>.json``: jobs a listing step settled itself (not completed,
   already exported, unusable IDs) so no call is spent on them;
-- ``unsettled/<chunk>.json``: completed jobs a listing step listed but reached its deadline
-  before it could tell whether they are exported already; the next step settles them first;
 - ``report.json``: totals, counts, and every job that needs a person's attention.
 
 The outcomes are written by the calls themselves, not gathered from the Map's results, so the
 report is the same on AWS and on the local engine (see DESIGN.md).
 """
 
+import io
 import json
 import re
+from collections.abc import Iterable
 from typing import IO, Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -56,6 +58,13 @@ class BatchPlan(BaseModel):
     batch_ids: list[str]
     left_out: list[LeftOutBatch] = []
     fingerprints: dict[str, dict[str, Any]] = {}
+
+
+class _BatchIds(BaseModel):
+    """What a listing step after the first reads of the batch plan: the fingerprints are the
+    report's, and parsed they would take ten times the memory (7 MiB for 20,000 batches)."""
+
+    batch_ids: list[str]
 
 
 def validate_execution_name(name: object) -> str:
@@ -98,19 +107,27 @@ class RunRecords:
     def read_batch_plan(self) -> BatchPlan:
         return BatchPlan.model_validate_json(self._get(self.batch_plan_key))
 
+    def read_batch_ids(self) -> list[str]:
+        """The batch plan's batches, in listing order, and nothing else of it."""
+        return _BatchIds.model_validate_json(self._get(self.batch_plan_key)).batch_ids
+
     def write_chunk(
         self,
         chunk: int,
-        pages: list[JobPage],
-        settled: list[PageOutcome],
+        pages: Iterable[JobPage],
+        settled: Iterable[PageOutcome],
         unsettled: list[UnsettledJobs] | None = None,
-    ) -> None:
+    ) -> int:
         """A listing step's manifest, settled jobs and jobs left unsettled (if any); the
-        manifest last, so that it never exists without the others."""
+        manifest last, so that it never exists without the others. The number of pages.
+
+        The pages and outcomes are serialised one at a time as they come: a step of many
+        small batches has thousands of pages, which as models would take ten times the
+        memory of their JSON."""
         if unsettled:
             self._put(self.unsettled_key(chunk), _UNSETTLED.dump_json(unsettled))
-        self._put(self.listing_outcome_key(chunk), _SETTLED.dump_json(settled))
-        self._put(self.manifest_key(chunk), _MANIFEST.dump_json(pages))
+        self._put_array(self.listing_outcome_key(chunk), settled)
+        return self._put_array(self.manifest_key(chunk), pages)
 
     def read_unsettled(self, chunk: int) -> list[UnsettledJobs]:
         return _UNSETTLED.validate_json(self._get(self.unsettled_key(chunk)))
@@ -156,7 +173,20 @@ class RunRecords:
     def write_file(self, key: str, body: IO[bytes]) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
 
-    def _put(self, key: str, body: bytes | str) -> None:
+    def _put_array(self, key: str, items: Iterable[BaseModel]) -> int:
+        """A JSON array of ``items``, written as they come; how many."""
+        body = io.BytesIO()
+        count = 0
+        for item in items:
+            body.write(b"," if count else b"[")
+            body.write(item.model_dump_json().encode())
+            count += 1
+        body.write(b"]" if count else b"[]")
+        body.seek(0)
+        self._put(key, body)
+        return count
+
+    def _put(self, key: str, body: bytes | str | IO[bytes]) -> None:
         data = body.encode() if isinstance(body, str) else body
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json")
 
