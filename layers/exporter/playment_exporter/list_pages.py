@@ -168,16 +168,15 @@ def list_export_pages(
     if cursor is None:
         if home is not None:
             store.check_home(home)
-        plan = _plan_batches(
+        batch_ids = _plan_batches(
             client,
             request,
             history,
             started_at=started_at,
             full_listing_days=full_listing_days,
             deadline=deadline,
+            records=records,
         )
-        records.write_batch_plan(plan)
-        batch_ids = plan.batch_ids
         cursor = ListingCursor()
     else:
         batch_ids = records.read_batch_ids()
@@ -296,9 +295,33 @@ def _plan_batches(
     started_at: datetime,
     full_listing_days: int,
     deadline: float | None,
+    records: RunRecords,
+) -> list[str]:
+    """Write the export's batch plan: the batches asked for, or the project's that have
+    completed jobs and changed since they were last listed clean (or are due a full
+    listing), and those left out. The batches to list, in order: the rest of the plan is
+    the report's, and need not stay in memory while the step lists."""
+    plan = _batch_plan(
+        client,
+        request,
+        history,
+        started_at=started_at,
+        full_listing_days=full_listing_days,
+        deadline=deadline,
+    )
+    records.write_batch_plan(plan)
+    return plan.batch_ids
+
+
+def _batch_plan(
+    client: PlaymentClient,
+    request: ExportRequest,
+    history: BatchHistory | None,
+    *,
+    started_at: datetime,
+    full_listing_days: int,
+    deadline: float | None,
 ) -> BatchPlan:
-    """The export's batches: those asked for, or the project's that have completed jobs and
-    changed since they were last listed clean (or are due a full listing)."""
     if not request.all_batches:
         return BatchPlan(batch_ids=list(request.batch_ids))
     batches = client.get_project_details(request.project_id, deadline=deadline).batches
