@@ -766,3 +766,102 @@ def test_the_step_that_settles_what_another_left_run_twice_writes_and_returns_th
     store.close()
     client.close()
     assert (second.jobs_unsettled, second.cursor) == (0, None)
+
+
+def test_batches_the_pass_did_not_reach_by_the_deadline_go_to_the_next_step(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given two batches of three completed jobs, none exported yet (a LIST each), and a
+    # clock that each LIST moves on by 100 s, with the step's deadline 50 s away
+    catalog = sample_catalog(PROJECT, {"b1": 3, "b2": 3}, not_completed_every=0)
+    simulator = start_simulator(catalog)
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "late-batches")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "b2"]})
+    lists, clock = clock_of_lists(s3)
+    started = now()
+    # When the first step runs
+    first = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        deadline=clock() + 50,
+        clock=clock,
+    )
+    # Then its pass asked about b1 (the first LIST is always made) and left b2 for the next
+    # step, uncounted
+    assert lists.calls == 1
+    assert [page.job_ids for page in records.read_manifest(0)] == [
+        [job.id for job in batch_jobs(catalog, "b1")]
+    ]
+    assert [(u.batch_id, len(u.job_ids)) for u in records.read_unsettled(0)] == [("b2", 3)]
+    assert (first.jobs_listed, first.jobs_unsettled) == (3, 3)
+    # When the next step runs / Then it plans b2's jobs, with one more LIST, and ends
+    second = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        cursor=first.cursor,
+    )
+    store.close()
+    client.close()
+    assert lists.calls == 2
+    assert [page.job_ids for page in records.read_manifest(1)] == [
+        [job.id for job in batch_jobs(catalog, "b2")]
+    ]
+    assert (second.jobs_listed, second.cursor) == (3, None)
+
+
+def test_asking_which_execution_wrote_a_result_waits_for_the_next_step_past_the_deadline(
+    s3: Any,
+) -> None:
+    # Given a batch whose two jobs this execution exported already (listed again: results
+    # written since it started, with its name), and a clock that each LIST moves on by
+    # 100 s, the step's deadline 50 s away
+    pages = [[ListedJob(id="a", status="completed"), ListedJob(id="b", status="completed")]]
+    for job_id in ("a", "b"):
+        s3.put_object(
+            Bucket=BUCKET, Key=f"b1/{job_id}.json", Body=b"{}", Metadata={"export-execution": "own"}
+        )
+    client = cast(PlaymentClient, ShiftingListing(pages))
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "own")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    heads = CountCalls(s3, "HeadObject")
+    _, clock = clock_of_lists(s3)
+    started = now() - timedelta(minutes=1)
+    # When the first step runs
+    first = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        deadline=clock() + 50,
+        clock=clock,
+    )
+    # Then its one LIST found both results, but the HEAD that says whose they are was left,
+    # with the jobs, to the next step
+    assert (heads.calls, first.jobs_unsettled, first.jobs_listed) == (0, 2, 0)
+    # When the next step runs / Then it asks, finds both this execution's, and counts
+    # neither again
+    second = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        cursor=first.cursor,
+    )
+    store.close()
+    assert heads.calls == 2
+    assert (second.jobs_listed, second.pages, second.jobs_settled, second.cursor) == (0, 0, 0, None)
