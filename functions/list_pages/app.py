@@ -86,6 +86,5 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     metrics.add_metric("JobsListed", MetricUnit.Count, summary.jobs_listed)
     metrics.add_metric("PagesPlanned", MetricUnit.Count, summary.pages)
-    summary = summary.model_copy(update={"request": step.input})
     logger.info("listing step done", extra=summary.model_dump(exclude={"cursor"}))
     return summary.model_dump()

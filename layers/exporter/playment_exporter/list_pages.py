@@ -30,7 +30,6 @@ position were counted already and are only fetched if they have no result yet.
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -114,15 +113,14 @@ class ListingSummary(BaseModel):
 
     ``cursor`` is where the next step resumes; ``None`` once every batch is listed and every
     listed job settled, and then ``chunks`` is the number of chunk manifests the report will
-    read. Every field is a number or a name, whatever the size of the project, but ``request``:
-    the execution's input, as the state machine passes it back.
+    read. Every field is a number or a name, whatever the size of the project or of the
+    execution's input (which each step reads from the context object, not from this).
     """
 
     execution: str
     bucket: str
     manifest_key: str
     project_id: str
-    request: dict[str, Any] = {}  # the execution's input, for the next step
     overwrite: bool
     include_referenced: bool = False
     started_at: str
