@@ -23,9 +23,11 @@ from playment_exporter.api_key import read_api_key
 from playment_exporter.batch_history import BatchHistory
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingCursor, list_export_pages
-from playment_exporter.result_store import ResultStore
+from playment_exporter.result_store import ResultStore, StackHome
 from playment_exporter.run_records import RunRecords, validate_execution_name
 
+# The time kept back from the step's deadline for its writes (the chunk's manifest, settled
+# and unsettled jobs: at most ListingStepJobs job IDs each) and for returning.
 SAFETY_MARGIN_S = 30.0
 
 settings = ListPagesSettings()  # read from the environment, once per container
@@ -55,6 +57,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return handle(event, context)
 
 
+def account_of(context: LambdaContext) -> str:
+    """The function's account: ``arn:aws:lambda:<region>:<account>:function:<name>``."""
+    return context.invoked_function_arn.split(":")[4]
+
+
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The handler's work, undecorated: mutation testing (``make mutation``) mutates only
     functions without decorators."""
@@ -75,9 +82,9 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         history=BatchHistory(s3, settings.results_bucket, request.project_id),
         full_listing_days=settings.full_listing_days,
         deadline=deadline_from(context, SAFETY_MARGIN_S),
+        home=StackHome(region=settings.aws_region, account=account_of(context)),
     )
     metrics.add_metric("JobsListed", MetricUnit.Count, summary.jobs_listed)
     metrics.add_metric("PagesPlanned", MetricUnit.Count, summary.pages)
-    summary = summary.model_copy(update={"request": step.input})
     logger.info("listing step done", extra=summary.model_dump(exclude={"cursor"}))
     return summary.model_dump()

@@ -27,6 +27,7 @@ NEEDED = {
         "ListExportedResults",
         "ReadAndWriteRunRecords",
         "TellOwnResults",
+        "CheckResultsBucketHome",
     ),
     "FetchResultFunctionRole": ("ReadApiKey", "WriteResultsAndOutcomes", "TakeBackFailedJobFiles"),
     "WriteReportFunctionRole": ("ListOutcomes", "ReadAndWriteBookkeeping"),

@@ -1,7 +1,8 @@
 """Answers moto never gives, made with botocore event hooks on a moto-backed S3 client.
 
-S3 answers a create-only write racing another with 409 ``ConditionalRequestConflict``, and
-refuses a delete a bucket policy denies; moto does neither by itself. A ``before-call`` hook
+S3 answers a create-only write racing another with 409 ``ConditionalRequestConflict``, refuses
+a delete a bucket policy denies, and refuses a call whose bucket owner condition names another
+account than the bucket's; moto does none of these by itself. A ``before-call`` hook
 that returns ``(http_response, parsed)`` stands in for the request (botocore then raises a
 ``ClientError`` for a status of 300 or more, as for a real answer); the rest of the call
 path, moto included, stays real.
@@ -9,21 +10,25 @@ path, moto included, stays real.
 
 import base64
 import hashlib
+import threading
 import zlib
 from typing import Any
 
 from botocore.exceptions import ClientError
+from moto.s3.models import s3_backends
 
 Answer = tuple["_HttpAnswer", dict[str, Any]]
 
 
 class _HttpAnswer:
-    """The one thing botocore reads of an HTTP response a hook stands in for."""
+    """What botocore reads of an HTTP response a hook stands in for (``raw``: only
+    GetBucketLocation's own parser, which leaves an answer without a body alone)."""
 
     def __init__(self, status_code: int) -> None:
         self.status_code = status_code
         self.headers: dict[str, str] = {}
         self.content = b""
+        self.raw = None
 
 
 class CountCalls:
@@ -92,6 +97,29 @@ class DenyDeletes:
         return _HttpAnswer(403), parsed
 
 
+class BucketOwnerCondition:
+    """S3's bucket owner condition on ``operation``, which moto ignores: a call whose
+    ``ExpectedBucketOwner`` is not the account moto made the bucket in answers 403
+    AccessDenied without being sent, as S3 documents; other calls reach moto."""
+
+    def __init__(self, s3: Any, operation: str) -> None:
+        self.refused = 0
+        s3.meta.events.register(f"before-call.s3.{operation}", self._answer)
+
+    def _answer(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Answer | None:
+        expected = params["headers"].get("x-amz-expected-bucket-owner")
+        bucket = context["input_params"]["Bucket"]
+        owner = s3_backends.bucket_accounts.get(bucket, ("", expected))[1]
+        if expected is None or expected == owner:
+            return None
+        self.refused += 1
+        parsed = {
+            "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+        return _HttpAnswer(403), parsed
+
+
 class DamageInTransit:
     """What S3 would receive if a byte changed on the way, and what it answers: the body of
     the first ``times`` calls of ``operation`` is altered after the SDK computed its checksum,
@@ -104,18 +132,20 @@ class DamageInTransit:
         self._operation = operation
         self._times = times
         self._key = key
+        self._lock = threading.Lock()  # a multipart upload sends its parts from several threads
         s3.meta.events.register_first(f"before-send.s3.{operation}", self._receive)
 
     def _receive(self, request: Any, **_: Any) -> None:
-        if self.damaged >= self._times or f"/{self._key}" not in request.url:
-            return
+        with self._lock:
+            if self.damaged >= self._times or f"/{self._key}" not in request.url:
+                return
+            self.damaged += 1
         body = request.body if isinstance(request.body, bytes) else request.body.read()
         headers = {name.lower(): _text(value) for name, value in request.headers.items()}
         if "x-amz-trailer" in headers:  # streamed: aws-chunked, the checksum after the data
             body, trailers = _aws_chunked(body)
             headers.update(trailers)
         received = bytes([body[0] ^ 0xFF]) + body[1:]  # the byte that changed on the way
-        self.damaged += 1
         if _checksum_matches(headers, received):
             raise AssertionError("the request carried no checksum that S3 could check")
         error = {"Code": "BadDigest", "Message": "The checksum did not match"}

@@ -5,7 +5,7 @@ loopback, S3 in moto."""
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -20,7 +20,7 @@ from playment_exporter.errors import (
     TransientError,
 )
 from playment_exporter.export_request import ExportRequest
-from playment_exporter.list_pages import ListingSummary, list_export_pages
+from playment_exporter.list_pages import ListingCursor, ListingSummary, list_export_pages
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.result_store import ResultStore
 from playment_exporter.retry_policy import RetrySettings
@@ -35,6 +35,7 @@ from playment_simulator import (
     sample_catalog,
 )
 from tests.conftest import API_KEY, BUCKET
+from tests.integration.s3_answers import CountCalls
 
 PROJECT = "p1"
 Plan = Callable[..., tuple[ListingSummary, list[dict[str, Any]]]]
@@ -258,7 +259,8 @@ def test_a_batch_playment_does_not_know_is_one_failed_entry_and_the_others_are_l
     (entry,) = settled.outcomes
     assert (entry.job_id, entry.status, entry.error_code) == ("", "failed", BATCH_NOT_FOUND)
     assert entry.message == "batch 'nope' not found in project 'p1' (Playment: Batch not found)"
-    assert summary.jobs_listed == 20
+    # (counted as one, as the report counts it)
+    assert summary.jobs_listed == 21
 
 
 def test_a_project_playment_does_not_know_fails_the_listing_naming_it(
@@ -626,3 +628,298 @@ def test_a_last_page_that_hands_back_its_own_token_ends_the_listing(
     client.close()
     assert raised.value.code == "repeated_page_token"
     assert simulator.stats.requests["list"] == 3
+
+
+def snapshot(s3: Any) -> dict[str, bytes]:
+    """Every run record in the bucket (all a listing step writes), by key, to compare."""
+    listing = s3.list_objects_v2(Bucket=BUCKET, Prefix="_exports/")
+    keys = [item["Key"] for item in listing.get("Contents", [])]
+    return {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys}
+
+
+def run_twice(s3: Any, step: Callable[[], ListingSummary]) -> ListingSummary:
+    """Run a listing step, then again on the same input, as Step Functions retries one that
+    crashed or timed out; assert the second changed nothing, and return the summary."""
+    once = step()
+    written = snapshot(s3)
+    again = step()
+    assert snapshot(s3) == written
+    assert again == once
+    return again
+
+
+def test_each_listing_step_run_twice_writes_and_returns_the_same(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given three batches listed 10 a page in steps of 30 jobs (every 9th not completed),
+    # every 5th job of b1 and b3 exported by an earlier run
+    catalog = sample_catalog(PROJECT, {"b1": 25, "b2": 7, "b3": 40}, not_completed_every=9)
+    for batch_id in ("b1", "b3"):
+        for job in batch_jobs(catalog, batch_id)[::5]:
+            s3.put_object(Bucket=BUCKET, Key=f"{batch_id}/{job.id}.json", Body=b"{}")
+    simulator = start_simulator(catalog, page_size=10)
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "twice-each")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "b2", "b3"]})
+    started = now() + timedelta(seconds=1)
+
+    def step(cursor: ListingCursor | None) -> Callable[[], ListingSummary]:
+        return lambda: list_export_pages(
+            client,
+            store,
+            records,
+            request,
+            max_concurrency=4,
+            started_at=started,
+            cursor=cursor,
+            step_jobs=30,
+        )
+
+    # When the first step runs twice, then the next one (which carries a page token of b3
+    # from the first... of b3's pages) twice / Then each second run wrote and returned
+    # exactly what the first did (run_twice)
+    first = run_twice(s3, step(None))
+    assert first.cursor is not None
+    second = run_twice(s3, step(first.cursor))
+    store.close()
+    client.close()
+    # And the steps did their work: settled jobs of both kinds, and a page token carried on
+    assert second.cursor is not None
+    assert second.cursor.page_token
+    reasons = {
+        job.reason
+        for chunk in (first.chunk, second.chunk)
+        for outcome in records.read_settled(chunk)
+        for job in outcome.outcomes
+    }
+    assert reasons == {"not_completed", "already_exported"}
+    assert first.pages > 0
+    assert second.pages > 0
+
+
+def clock_of_lists(s3: Any) -> tuple[CountCalls, Callable[[], float]]:
+    """A step's clock that only S3's LISTs move on, 100 s each (from now: the Playment
+    client's retries keep to the real one)."""
+    lists = CountCalls(s3, "ListObjectsV2")
+    begun = time.monotonic()
+    return lists, lambda: begun + 100 * lists.calls
+
+
+@pytest.fixture
+def sparse_batch(
+    s3: Any, start_simulator: Callable[..., Simulator], put_many: Callable[[Iterable[str]], None]
+) -> tuple[Simulator, list[SimJob]]:
+    """Batch b1 of 12 jobs listed 4 a page, every 4th not completed; 5 of its 9 completed
+    jobs exported by an earlier run; and after each job's key, a thousand results of other
+    jobs, so that the "already exported" pass costs a LIST per job (IDs sparse in the batch)."""
+    catalog = sample_catalog(PROJECT, {"b1": 12}, not_completed_every=4)
+    jobs = list(batch_jobs(catalog, "b1"))
+    completed = [job.id for job in jobs if job.status == "completed"]
+    for job_id in completed[::2]:
+        s3.put_object(
+            Bucket=BUCKET, Key=f"b1/{job_id}.json", Body=b"{}", Metadata={"export-execution": "x"}
+        )
+    put_many(f"b1/{job.id}_{n:03d}.json" for job in jobs for n in range(1_000))
+    return start_simulator(catalog, page_size=4), jobs
+
+
+def test_a_step_stops_at_its_deadline_in_the_already_exported_pass_and_the_next_resumes(
+    s3: Any, sparse_batch: tuple[Simulator, list[SimJob]]
+) -> None:
+    # Given the sparse batch, and a clock that each of S3's LISTs moves on by 100 s, with the
+    # step's deadline 450 s away (an execution that started after the earlier run)
+    simulator, jobs = sparse_batch
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "late-pass")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    lists, clock = clock_of_lists(s3)
+    begun = clock()
+    started = now() + timedelta(seconds=1)
+    # When the first step runs: its listing takes no LIST, its pass one per completed job
+    first = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        deadline=begun + 450,
+        clock=clock,
+    )
+    # Then its pass stopped at the deadline: five LISTs, none begun after it, four of the
+    # nine completed jobs left for the next step, which the cursor names
+    assert lists.calls == 5
+    assert first.jobs_unsettled == 4
+    assert first.cursor is not None
+    assert first.cursor.unsettled_chunk == 0
+    # When the next step runs, without a deadline
+    second = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        cursor=first.cursor,
+        clock=clock,
+    )
+    store.close()
+    client.close()
+    # Then it settled those four, asking S3 about each job once in all, and the listing ended
+    assert lists.calls == 9
+    assert (second.jobs_unsettled, second.cursor) == (0, None)
+    # And every job is counted exactly once: fetched, or settled with its reason
+    steps = [first, second]
+    fetched = job_ids([page.model_dump() for page in manifests(records, steps)])
+    assert sorted(fetched + settled(records, steps)) == sorted(job.id for job in jobs)
+    assert sum(step.jobs_listed for step in steps) == len(jobs) == 12
+    reasons = Counter(
+        job.reason
+        for step in steps
+        for outcome in records.read_settled(step.chunk)
+        for job in outcome.outcomes
+    )
+    assert reasons == {"not_completed": 3, "already_exported": 5}
+    assert len(fetched) == 4
+
+
+def test_the_step_that_settles_what_another_left_run_twice_writes_and_returns_the_same(
+    s3: Any, sparse_batch: tuple[Simulator, list[SimJob]]
+) -> None:
+    # Given the sparse batch, and a first step whose pass met its deadline after one LIST
+    simulator, _ = sparse_batch
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "resume-twice")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    started = now() + timedelta(seconds=1)
+    _, clock = clock_of_lists(s3)
+    first = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        deadline=clock() + 50,
+        clock=clock,
+    )
+    assert first.jobs_unsettled == 8
+    # When the next step, which settles those eight, runs twice / Then the second run wrote
+    # and returned exactly what the first did
+    second = run_twice(
+        s3,
+        lambda: list_export_pages(
+            client,
+            store,
+            records,
+            request,
+            max_concurrency=4,
+            started_at=started,
+            cursor=first.cursor,
+        ),
+    )
+    store.close()
+    client.close()
+    assert (second.jobs_unsettled, second.cursor) == (0, None)
+
+
+def test_batches_the_pass_did_not_reach_by_the_deadline_go_to_the_next_step(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given two batches of three completed jobs, none exported yet (a LIST each), and a
+    # clock that each LIST moves on by 100 s, with the step's deadline 50 s away
+    catalog = sample_catalog(PROJECT, {"b1": 3, "b2": 3}, not_completed_every=0)
+    simulator = start_simulator(catalog)
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "late-batches")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "b2"]})
+    lists, clock = clock_of_lists(s3)
+    started = now()
+    # When the first step runs
+    first = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        deadline=clock() + 50,
+        clock=clock,
+    )
+    # Then its pass asked about b1 (the first LIST is always made) and left b2 for the next
+    # step, uncounted
+    assert lists.calls == 1
+    assert [page.job_ids for page in records.read_manifest(0)] == [
+        [job.id for job in batch_jobs(catalog, "b1")]
+    ]
+    assert [(u.batch_id, len(u.job_ids)) for u in records.read_unsettled(0)] == [("b2", 3)]
+    assert (first.jobs_listed, first.jobs_unsettled) == (3, 3)
+    # When the next step runs / Then it plans b2's jobs, with one more LIST, and ends
+    second = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        cursor=first.cursor,
+    )
+    store.close()
+    client.close()
+    assert lists.calls == 2
+    assert [page.job_ids for page in records.read_manifest(1)] == [
+        [job.id for job in batch_jobs(catalog, "b2")]
+    ]
+    assert (second.jobs_listed, second.cursor) == (3, None)
+
+
+def test_asking_which_execution_wrote_a_result_waits_for_the_next_step_past_the_deadline(
+    s3: Any,
+) -> None:
+    # Given a batch whose two jobs this execution exported already (listed again: results
+    # written since it started, with its name), and a clock that each LIST moves on by
+    # 100 s, the step's deadline 50 s away
+    pages = [[ListedJob(id="a", status="completed"), ListedJob(id="b", status="completed")]]
+    for job_id in ("a", "b"):
+        s3.put_object(
+            Bucket=BUCKET, Key=f"b1/{job_id}.json", Body=b"{}", Metadata={"export-execution": "own"}
+        )
+    client = cast(PlaymentClient, ShiftingListing(pages))
+    store = ResultStore(s3, BUCKET, "")
+    records = RunRecords(s3, BUCKET, "own")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    heads = CountCalls(s3, "HeadObject")
+    _, clock = clock_of_lists(s3)
+    started = now() - timedelta(minutes=1)
+    # When the first step runs
+    first = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        deadline=clock() + 50,
+        clock=clock,
+    )
+    # Then its one LIST found both results, but the HEAD that says whose they are was left,
+    # with the jobs, to the next step
+    assert (heads.calls, first.jobs_unsettled, first.jobs_listed) == (0, 2, 0)
+    # When the next step runs / Then it asks, finds both this execution's, and counts
+    # neither again
+    second = list_export_pages(
+        client,
+        store,
+        records,
+        request,
+        max_concurrency=4,
+        started_at=started,
+        cursor=first.cursor,
+    )
+    store.close()
+    assert heads.calls == 2
+    assert (second.jobs_listed, second.pages, second.jobs_settled, second.cursor) == (0, 0, 0, None)

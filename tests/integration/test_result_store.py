@@ -7,17 +7,30 @@ on ``CompleteMultipartUpload`` alike; what it never produces, S3's 409 on a writ
 """
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, TransientError
-from playment_exporter.result_store import MiB, ResultStore
-from tests.conftest import BUCKET
-from tests.integration.s3_answers import CountCalls, DamageInTransit, DenyDeletes, FailFirstCalls
+from playment_exporter.errors import (
+    AlreadyExported,
+    ObjectsLeftBehind,
+    ResultsBucketUnusable,
+    TransientError,
+)
+from playment_exporter.result_store import MiB, ResultStore, StackHome
+from tests.conftest import BUCKET, REGION
+from tests.integration.conftest import MOTO_ACCOUNT
+from tests.integration.s3_answers import (
+    BucketOwnerCondition,
+    CountCalls,
+    DamageInTransit,
+    DenyDeletes,
+    FailFirstCalls,
+)
 
 LARGE = 9 * MiB  # past the store's multipart threshold (8 MiB): CompleteMultipartUpload
 
@@ -145,14 +158,13 @@ def test_delete_takes_back_every_key_one_call_each(s3: Any, store: ResultStore) 
 
 
 def test_every_exported_job_asked_about_is_found_past_one_listing_page(
-    s3: Any, store: ResultStore
+    s3: Any, store: ResultStore, put_many: Callable[[Iterable[str]], None]
 ) -> None:
     # Given 1,500 exported results (S3 lists 1,000 keys a call), each but a few with a folder
     # of referenced files, plus objects that are not results: a non-JSON key, a JSON file in
     # a job's folder, another batch's result, and IDs whose keys sort around the others
     exported = {f"j{n:04d}" for n in range(1_500)}
-    for job_id in exported:
-        s3.put_object(Bucket=BUCKET, Key=f"b1/{job_id}.json", Body=b"{}")
+    put_many(f"b1/{job_id}.json" for job_id in exported)
     for other in ("b1/j0001/mask.png", "b1/j0002/x.json", "b1/notes.txt", "b10/j9999.json"):
         s3.put_object(Bucket=BUCKET, Key=other, Body=b"x")
     s3.put_object(Bucket=BUCKET, Key="b1/j0003-x.json", Body=b"{}")
@@ -161,24 +173,68 @@ def test_every_exported_job_asked_about_is_found_past_one_listing_page(
     # When the store is asked which of them are exported
     found = store.exported_among("b1", asked)
     # Then exactly the results are found, each with when it was written, in two calls
-    assert set(found) == exported | {"j0003-x"}
-    assert all(isinstance(when, datetime) for when in found.values())
+    assert set(found.written) == exported | {"j0003-x"}
+    assert all(isinstance(when, datetime) for when in found.written.values())
+    assert found.unanswered == []
     assert calls.calls == 2
 
 
 def test_asking_about_a_few_jobs_of_a_large_batch_costs_a_few_calls(
-    s3: Any, store: ResultStore
+    s3: Any, store: ResultStore, put_many: Callable[[Iterable[str]], None]
 ) -> None:
     # Given a batch with 2,500 exported results
-    for n in range(2_500):
-        s3.put_object(Bucket=BUCKET, Key=f"b1/j{n:04d}.json", Body=b"{}")
+    put_many(f"b1/j{n:04d}.json" for n in range(2_500))
     calls = CountCalls(s3, "ListObjectsV2")
     # When the store is asked about three jobs far apart, one of them not exported
     found = store.exported_among("b1", ["j0007", "j1200", "j2499x"])
     # Then the answer costs one call per job asked about, not one per 1,000 keys of the batch
-    assert set(found) == {"j0007", "j1200"}
+    assert set(found.written) == {"j0007", "j1200"}
     assert calls.calls <= 3
-    assert store.exported_among("b1", []) == {}
+    assert store.exported_among("b1", []) == ({}, [])
+
+
+def test_a_job_behind_a_thousand_ids_it_prefixes_is_still_found(
+    s3: Any, store: ResultStore, put_many: Callable[[Iterable[str]], None]
+) -> None:
+    # Given job "j" exported, and 500 jobs whose IDs it prefixes ("j-0000"...), each with a
+    # folder of referenced files: a thousand entries that S3 sorts before "j.json"
+    put_many(f"b1/j-{n:04d}{end}" for n in range(500) for end in (".json", "/mask.png"))
+    s3.put_object(Bucket=BUCKET, Key="b1/j.json", Body=b"{}")
+    calls = CountCalls(s3, "ListObjectsV2")
+    # When the store is asked about "j"
+    found = store.exported_among("b1", ["j"])
+    # Then it is found: the first thousand entries decided nothing, and the listing went on
+    # after the last of them (past that folder's files) rather than giving "j" up
+    assert set(found.written) == {"j"}
+    assert calls.calls == 2
+
+
+def test_asking_stops_at_the_deadline_and_says_which_jobs_were_not_reached(
+    s3: Any, store: ResultStore, put_many: Callable[[Iterable[str]], None]
+) -> None:
+    # Given six exported jobs sparse among the batch's results (a thousand others after each),
+    # so that each costs a LIST of its own
+    jobs = [f"j{n}" for n in range(6)]
+    put_many(
+        f"b1/{job}{end}"
+        for job in jobs
+        for end in [".json"] + [f"_{k:03d}.json" for k in range(999)]
+    )
+    calls = CountCalls(s3, "ListObjectsV2")
+
+    # And a clock that each LIST moves on by a second, with the deadline 2.5 s away
+    def clock() -> float:
+        return float(calls.calls)
+
+    # When the store is asked about all six (in another order than the keys')
+    found = store.exported_among("b1", reversed(jobs), deadline=2.5, clock=clock)
+    # Then it made three calls, none begun past the deadline, and answered the first three
+    # jobs in key order; the other three are left to ask again
+    assert calls.calls == 3
+    assert (set(found.written), found.unanswered) == ({"j0", "j1", "j2"}, ["j3", "j4", "j5"])
+    # And past the deadline already, one call is still made: asking always moves on
+    assert set(store.exported_among("b1", jobs, deadline=0.0, clock=clock).written) == {"j0"}
+    assert calls.calls == 4
 
 
 def test_a_result_says_which_execution_wrote_it(s3: Any, store: ResultStore) -> None:
@@ -202,7 +258,7 @@ def test_the_prefix_scopes_every_key(s3: Any) -> None:
         assert key == "exports/b1/a/m.png"
         assert read(s3, "exports/b1/a.json") == b"{}"
         assert s3.head_object(Bucket=BUCKET, Key=key)["ContentType"] == "image/png"
-        assert set(store.exported_among("b1", ["a", "z"])) == {"a"}
+        assert set(store.exported_among("b1", ["a", "z"]).written) == {"a"}
     finally:
         store.close()
 
@@ -250,3 +306,71 @@ def test_a_result_damaged_on_the_way_is_refused_and_nothing_is_stored(
     assert damage.damaged == 1
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
     assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+HOME = StackHome(region=REGION, account=MOTO_ACCOUNT)
+
+
+def test_a_bucket_in_the_stacks_region_and_account_passes_the_check(
+    s3: Any, store: ResultStore
+) -> None:
+    # Given the results bucket in the stack's own region and account
+    calls = CountCalls(s3, "GetBucketLocation")
+    # When it is checked / Then nothing is raised, for the price of one call
+    store.check_home(HOME)
+    assert calls.calls == 1
+
+
+def test_a_bucket_in_another_region_is_refused_naming_both_regions(s3: Any) -> None:
+    # Given a results bucket made in eu-west-1, and the stack in us-east-1
+    far = "far-results"
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket=far, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    store = ResultStore(s3, far, "")
+    # When it is checked / Then one line names the bucket's region and account and the stack's
+    with pytest.raises(ResultsBucketUnusable) as raised:
+        store.check_home(HOME)
+    store.close()
+    assert str(raised.value) == (
+        f"results bucket {far} is in eu-west-1, account {MOTO_ACCOUNT}; this stack runs in "
+        f"us-east-1, account {MOTO_ACCOUNT}: a distributed Map reads its manifest and writes "
+        "its results only in its own region and account; give ResultsBucketName a bucket "
+        "there, or deploy the stack where the bucket is"
+    )
+
+
+def test_a_bucket_of_another_account_is_refused_naming_the_stacks(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a results bucket another account made (in the stack's region), and S3 answering
+    # the bucket owner condition as it does (moto ignores it)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
+    s3.create_bucket(Bucket="their-results")
+    monkeypatch.delenv("MOTO_ACCOUNT_ID")
+    owner_check = BucketOwnerCondition(s3, "GetBucketLocation")
+    store = ResultStore(s3, "their-results", "")
+    # When it is checked from the stack's account
+    with pytest.raises(ResultsBucketUnusable) as raised:
+        store.check_home(HOME)
+    store.close()
+    # Then S3 refused it, and one line says the bucket is not the stack's account's
+    assert owner_check.refused == 1
+    assert str(raised.value).startswith(
+        f"results bucket their-results is not in account {MOTO_ACCOUNT} (S3 refused the "
+        "bucket owner check, AccessDenied, as it does for another account's bucket or a role "
+        f"without s3:GetBucketLocation); this stack runs in us-east-1, account {MOTO_ACCOUNT}: "
+        "a distributed Map reads its manifest"
+    )
+
+
+def test_a_bucket_that_does_not_exist_is_refused_by_name(s3: Any) -> None:
+    # Given a results bucket name nobody made
+    store = ResultStore(s3, "no-such-results", "")
+    # When it is checked / Then the error says so, with where the stack runs
+    with pytest.raises(
+        ResultsBucketUnusable,
+        match=r"^results bucket no-such-results does not exist; this stack runs in us-east-1",
+    ):
+        store.check_home(HOME)
+    store.close()

@@ -9,11 +9,19 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 
-from playment_exporter.errors import InvalidInput, PlaymentAuthError, TransientError
+from playment_exporter.errors import (
+    InvalidInput,
+    PlaymentAuthError,
+    ResultsBucketUnusable,
+    TransientError,
+)
+from playment_local.lambda_context import LocalLambdaContext
+from playment_local.lambda_loader import load_handler
 from playment_simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject, sample_catalog
-from tests.conftest import API_KEY, BUCKET, load_event
+from tests.conftest import API_KEY, BUCKET, FUNCTIONS, load_event
 
 
 def read_json(s3, key: str):
@@ -94,6 +102,32 @@ def test_list_pages_stops_on_a_refused_key(invoke, secrets, api_key_secret, simu
     with pytest.raises(PlaymentAuthError, match="rejected the API key"):
         invoke("list_pages", load_event("list-pages.json"))
     assert sum(simulator.stats.requests.values()) == 1
+
+
+def test_list_pages_refuses_a_results_bucket_in_another_region_naming_both(
+    lambda_env, simulator
+) -> None:
+    # Given the results bucket made in eu-west-1, and the function running in us-east-1 in
+    # account 210987654321 (its ARN, as Lambda's context gives it)
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket="far-results", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    handler = load_handler(
+        FUNCTIONS / "list_pages",
+        "app.lambda_handler",
+        {**lambda_env, "RESULTS_BUCKET": "far-results"},
+    )
+    context = LocalLambdaContext(function_name="list-pages", account_id="210987654321")
+    # When ListPages runs its first step
+    with pytest.raises(ResultsBucketUnusable) as raised:
+        handler(load_event("list-pages.json"), context)
+    # Then one line names the bucket's region and the stack's region and account, from
+    # Lambda's environment and the function's ARN, before anything was asked of Playment
+    assert str(raised.value).startswith(
+        "results bucket far-results is in eu-west-1, account 210987654321; this stack runs in "
+        "us-east-1, account 210987654321: a distributed Map"
+    )
+    assert sum(simulator.stats.requests.values()) == 0
 
 
 def test_fetch_result_exports_its_page_and_records_outcomes(invoke, s3, simulator, capsys) -> None:

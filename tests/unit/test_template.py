@@ -353,17 +353,18 @@ def test_the_listing_loops_until_its_cursor_comes_back_null(asl: dict[str, Any])
     # Then the execution starts with the input as the listing's request and no cursor
     assert asl["StartAt"] == "BeginListing"
     assert begin["Type"] == "Pass"
-    assert begin["Parameters"] == {"listing": {"request.$": "$", "cursor": None}}
+    assert begin["Parameters"] == {"listing": {"cursor": None}}
     assert begin["Next"] == "ListPages"
-    # And every ListPages step gets the request, the execution's name and start time (results
-    # written since are this execution's), and the cursor where the previous step stopped
+    # And every ListPages step gets the execution's input from the context object (never
+    # copied into the state, whatever its size), its name and start time (results written
+    # since are this execution's), and the cursor where the previous step stopped
     assert payload == {
-        "input.$": "$.listing.request",
+        "input.$": "$$.Execution.Input",
         "execution.$": "$$.Execution.Name",
         "started_at.$": "$$.Execution.StartTime",
         "cursor.$": "$.listing.cursor",
     }
-    # And its result replaces the whole state: the new listing (request and cursor included)
+    # And its result replaces the whole state: the new listing (cursor included)
     # takes the previous one's place, and the state stays the same size whatever the loop count
     assert list_pages["ResultSelector"]["listing.$"] == "$.Payload"
     assert list_pages.get("ResultPath", "$") == "$"
@@ -380,9 +381,7 @@ def test_the_listing_loops_until_its_cursor_comes_back_null(asl: dict[str, Any])
     read = {
         match for text in _strings(asl) for match in re.findall(r"^\$\.listing\.([a-z_]+)$", text)
     }
-    assert (
-        {"request", "cursor", "pages", "manifest_key"} <= read <= set(ListingSummary.model_fields)
-    )
+    assert {"cursor", "pages", "manifest_key"} <= read <= set(ListingSummary.model_fields)
     assert ListingSummary.model_fields["cursor"].is_required()
 
 
@@ -988,7 +987,6 @@ def test_the_sample_write_report_event_carries_a_listing_as_list_pages_returns_i
     assert summary.chunks == summary.chunk + 1
     records = RunRecords(None, summary.bucket, summary.execution)
     assert summary.manifest_key == records.manifest_key(summary.chunk)
-    assert ExportRequest.from_input(summary.request).project_id == summary.project_id
     # And it is the first report step's event, as BeginReport makes it: no progress yet
     assert event["progress"] is None
     assert event["execution"] == summary.execution

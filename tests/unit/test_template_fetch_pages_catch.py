@@ -44,6 +44,8 @@ LISTING = ListingSummary.model_validate(
         "cursor": None,
     }
 ).model_dump(mode="json")
+# The execution's input, which each listing step reads from the context object.
+EXPORT_INPUT = {"project_id": LISTING["project_id"], "batch_ids": ["batch-a"]}
 # What WriteReport returns at its last step (no progress): 4 jobs failed.
 REPORT = ReportSummary(
     report_key=f"_exports/{EXECUTION}/report.json",
@@ -125,7 +127,7 @@ def run_definition() -> Iterator[Run]:
             execution = sfn.start_execution(
                 stateMachineArn=machine["stateMachineArn"],
                 name=EXECUTION,
-                input=json.dumps(LISTING["request"]),
+                input=json.dumps(EXPORT_INPUT),
             )["executionArn"]
             deadline = time.monotonic() + 60
             while (described := sfn.describe_execution(executionArn=execution))[
@@ -164,7 +166,7 @@ def test_a_failed_map_still_writes_the_report_and_ends_on_its_verdict(
     # And ListPages ran once, as the first step: the execution's input, no cursor
     (listed,) = calls["ListPages"]
     assert (listed["input"], listed["execution"], listed["cursor"]) == (
-        LISTING["request"],
+        EXPORT_INPUT,
         EXECUTION,
         None,
     )

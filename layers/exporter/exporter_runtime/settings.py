@@ -23,7 +23,10 @@ class FetchResultSettings(ExporterSettings):
 
 class ListPagesSettings(ExporterSettings):
     """``MAP_MAX_CONCURRENCY`` is the template's ``MapMaxConcurrency``: the pages are sized so
-    that a small export keeps that many children busy (``page_size_for``)."""
+    that a small export keeps that many children busy (``page_size_for``). ``AWS_REGION`` is
+    Lambda's own: the results bucket must be in it (``ResultStore.check_home``)."""
+
+    aws_region: str = Field(min_length=1)
 
     map_max_concurrency: int = Field(default=40, ge=1, le=10_000)
     # The template's ListingStepJobs: jobs listed per step of the listing loop.

@@ -1,8 +1,8 @@
 """The failures the exporter tells apart, because each one is handled differently.
 
-The class names of ``InvalidInput`` and ``PlaymentAuthError`` are part of the contract: Lambda
-reports an exception's class name as its error type, and the state machine ends the execution
-with that name.
+The class names of ``InvalidInput``, ``PlaymentAuthError`` and ``ResultsBucketUnusable`` are
+part of the contract: Lambda reports an exception's class name as its error type, and the state
+machine ends the execution with that name.
 """
 
 
@@ -86,3 +86,10 @@ class ObjectsLeftBehind(Exception):
         super().__init__(f"{len(left)} object(s) left in s3://{bucket}: {shown}{more}")
         self.bucket = bucket
         self.left = left
+
+
+class ResultsBucketUnusable(Exception):
+    """The results bucket is one the state machine cannot use: in another region or account
+    than the stack (a distributed Map reads its items and writes its results only there), or
+    missing. Found at the first listing step, before anything is listed; retrying cannot help.
+    """

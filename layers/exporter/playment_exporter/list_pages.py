@@ -18,27 +18,35 @@ code ``batch_not_found`` (its job ID empty), and the listing goes on with the ot
 they are exported, and the export ends incomplete, naming the batch. A project it does not
 know fails the step: nothing of it can be exported.
 
+The step's deadline covers all of its work. The listing stops at it; so does the "already
+exported" pass that follows, which asks S3 about the step's jobs all at once, sorted (one LIST
+per thousand keys, or per job when the IDs are sparse among the batch's results: settling page
+by page would cost a LIST per page at least, and with IDs in no particular order, a LIST per
+job). Completed jobs the pass did not reach are written to ``unsettled/<chunk>.json`` and the
+cursor names that chunk: the next step settles them first. What remains after the deadline are
+the step's few writes, whose time the caller keeps in reserve. A job is counted once it is
+settled or planned for fetching, by the step that does so.
+
 A page token carried from one step to the next is not documented to stay valid. If Playment
 refuses it, the batch is listed again from its first page; the jobs before the refused
 position were counted already and are only fetched if they have no result yet.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel
 
 from playment_exporter.api_models import COMPLETED, ListedJob
-from playment_exporter.batch_history import BatchHistory, unchanged_since
+from playment_exporter.batch_history import BatchHistory
 from playment_exporter.errors import BATCH_NOT_FOUND, InvalidInput, PlaymentApiError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.ids import validate_id
 from playment_exporter.outcomes import JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.playment_client import PlaymentClient, repeated_token
-from playment_exporter.result_store import ResultStore
-from playment_exporter.run_records import BatchPlan, LeftOutBatch, RunRecords
+from playment_exporter.result_store import ResultStore, StackHome
+from playment_exporter.run_records import BatchPlan, LeftOutBatch, RunRecords, UnsettledJobs
 
 PAGE_SIZE = 250
 MIN_PAGE_SIZE = 10
@@ -81,6 +89,7 @@ class ListingCursor(BaseModel):
     restarts: int = 0  # refused tokens in this batch so far
     chunk: int = 0  # the next step's chunk number
     next_page: int = 0  # the next manifest page's number: unique in the execution
+    unsettled_chunk: int | None = None  # the chunk whose unsettled jobs the next step settles
 
     def next_batch(self) -> "ListingCursor":
         return self.model_copy(
@@ -107,15 +116,16 @@ class ListingCursor(BaseModel):
 class ListingSummary(BaseModel):
     """A listing step's result, which the state machine carries to the Map and the report.
 
-    ``cursor`` is where the next step resumes; ``None`` once every batch is listed, and then
-    ``chunks`` is the number of chunk manifests the report will read.
+    ``cursor`` is where the next step resumes; ``None`` once every batch is listed and every
+    listed job settled, and then ``chunks`` is the number of chunk manifests the report will
+    read. Every field is a number or a name, whatever the size of the project or of the
+    execution's input (which each step reads from the context object, not from this).
     """
 
     execution: str
     bucket: str
     manifest_key: str
     project_id: str
-    request: dict[str, Any] = {}  # the execution's input, for the next step
     overwrite: bool
     include_referenced: bool = False
     started_at: str
@@ -128,6 +138,7 @@ class ListingSummary(BaseModel):
     jobs_listed: int
     jobs_to_fetch: int
     jobs_settled: int
+    jobs_unsettled: int = 0  # listed, left for the next step to settle (its deadline came)
 
 
 def list_export_pages(
@@ -144,6 +155,7 @@ def list_export_pages(
     full_listing_days: int = FULL_LISTING_DAYS,
     deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    home: StackHome | None = None,
 ) -> ListingSummary:
     """List the next chunk of the export (the first, without a ``cursor``), settle what needs
     no call, and write the chunk's manifest and settled outcomes to S3.
@@ -152,27 +164,102 @@ def list_export_pages(
     ``started_at`` is the execution's start: results written since are this execution's.
     With ``history``, an ``all_batches`` export leaves out the batches unchanged since a clean
     run less than ``full_listing_days`` ago (unless it overwrites or asks for a full listing).
+    With ``home`` (the stack's region and account), the first step checks the results
+    bucket is there (``ResultsBucketUnusable``). Listing and settling stop at ``deadline``
+    (a ``clock`` time); only the chunk's writes come after it.
     """
     if cursor is None:
-        plan = _plan_batches(
+        if home is not None:
+            store.check_home(home)
+        batch_ids = _plan_batches(
             client,
             request,
             history,
             started_at=started_at,
             full_listing_days=full_listing_days,
             deadline=deadline,
+            records=records,
         )
-        records.write_batch_plan(plan)
         cursor = ListingCursor()
     else:
-        plan = records.read_batch_plan()
+        batch_ids = records.read_batch_ids()
     chunk = _Chunk(request.project_id)
+    if cursor.unsettled_chunk is not None:
+        chunk.carry(records.read_unsettled(cursor.unsettled_chunk))
+    cursor = _list_chunk(
+        client,
+        request,
+        batch_ids,
+        chunk,
+        cursor,
+        step_jobs=step_jobs,
+        deadline=deadline,
+        clock=clock,
+    )
+    chunk.settle_exported(
+        store,
+        records.execution,
+        started_at,
+        overwrite=request.overwrite,
+        deadline=deadline,
+        clock=clock,
+    )
+    to_fetch = chunk.to_fetch()
+    page_size = page_size_for(sum(len(ids) for _, ids in to_fetch), max_concurrency)
+    pages = _cut_pages(
+        request.project_id, records.execution, to_fetch, page_size, first=cursor.next_page
+    )
+    number = cursor.chunk
+    unsettled = chunk.unsettled()
+    written = records.write_chunk(number, pages, chunk.settled_outcomes(), unsettled)
+    done = cursor.batch_index >= len(batch_ids) and not unsettled
+    cursor = cursor.model_copy(
+        update={
+            "chunk": number + 1,
+            "next_page": cursor.next_page + written,
+            "unsettled_chunk": number if unsettled else None,
+        }
+    )
+    return ListingSummary(
+        execution=records.execution,
+        bucket=records.bucket,
+        manifest_key=records.manifest_key(number),
+        project_id=request.project_id,
+        overwrite=request.overwrite,
+        include_referenced=request.include_referenced,
+        started_at=started_at.isoformat(),
+        chunk=number,
+        chunks=number + 1,
+        cursor=None if done else cursor,
+        batches=len(batch_ids),
+        pages=written,
+        page_size=page_size,
+        jobs_listed=chunk.listed,
+        jobs_to_fetch=sum(len(ids) for _, ids in to_fetch),
+        jobs_settled=chunk.settled_count,
+        jobs_unsettled=sum(len(batch.job_ids) for batch in unsettled),
+    )
+
+
+def _list_chunk(
+    client: PlaymentClient,
+    request: ExportRequest,
+    batch_ids: list[str],
+    chunk: "_Chunk",
+    cursor: ListingCursor,
+    *,
+    step_jobs: int,
+    deadline: float | None,
+    clock: Callable[[], float],
+) -> ListingCursor:
+    """List pages into ``chunk`` from ``cursor`` until the step's bound or its deadline (the
+    first page always, unless jobs were carried in); where the next step resumes."""
     seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step loops
-    while cursor.batch_index < len(plan.batch_ids) and chunk.requested < step_jobs:
+    while cursor.batch_index < len(batch_ids) and chunk.requested < step_jobs:
         progressed = chunk.requested or chunk.settled_count  # a batch not found is progress too
         if progressed and deadline is not None and clock() >= deadline:
             break
-        batch_id = plan.batch_ids[cursor.batch_index]
+        batch_id = batch_ids[cursor.batch_index]
         try:
             page = client.list_batch_page(
                 request.project_id, batch_id, cursor.page_token, deadline=deadline
@@ -205,36 +292,7 @@ def list_export_pages(
         else:
             seen_tokens.add((cursor.batch_index, token))
             cursor = cursor.model_copy(update={"page_token": token})
-    chunk.settle_exported(store, records.execution, started_at, overwrite=request.overwrite)
-    to_fetch = chunk.to_fetch()
-    page_size = page_size_for(sum(len(ids) for _, ids in to_fetch), max_concurrency)
-    manifest = _cut_pages(
-        request.project_id, records.execution, to_fetch, page_size, first=cursor.next_page
-    )
-    number = cursor.chunk
-    records.write_chunk(number, manifest, chunk.settled_outcomes())
-    done = cursor.batch_index >= len(plan.batch_ids)
-    cursor = cursor.model_copy(
-        update={"chunk": number + 1, "next_page": cursor.next_page + len(manifest)}
-    )
-    return ListingSummary(
-        execution=records.execution,
-        bucket=records.bucket,
-        manifest_key=records.manifest_key(number),
-        project_id=request.project_id,
-        overwrite=request.overwrite,
-        include_referenced=request.include_referenced,
-        started_at=started_at.isoformat(),
-        chunk=number,
-        chunks=number + 1,
-        cursor=None if done else cursor,
-        batches=len(plan.batch_ids),
-        pages=len(manifest),
-        page_size=page_size,
-        jobs_listed=chunk.listed,
-        jobs_to_fetch=sum(len(ids) for _, ids in to_fetch),
-        jobs_settled=chunk.settled_count,
-    )
+    return cursor
 
 
 def _plan_batches(
@@ -245,23 +303,49 @@ def _plan_batches(
     started_at: datetime,
     full_listing_days: int,
     deadline: float | None,
+    records: RunRecords,
+) -> list[str]:
+    """Write the export's batch plan: the batches asked for, or the project's that have
+    completed jobs and changed since they were last listed clean (or are due a full
+    listing), and those left out. The batches to list, in order: the rest of the plan is
+    the report's, and need not stay in memory while the step lists."""
+    plan = _batch_plan(
+        client,
+        request,
+        history,
+        started_at=started_at,
+        full_listing_days=full_listing_days,
+        deadline=deadline,
+    )
+    records.write_batch_plan(plan)
+    return plan.batch_ids
+
+
+def _batch_plan(
+    client: PlaymentClient,
+    request: ExportRequest,
+    history: BatchHistory | None,
+    *,
+    started_at: datetime,
+    full_listing_days: int,
+    deadline: float | None,
 ) -> BatchPlan:
-    """The export's batches: those asked for, or the project's that have completed jobs and
-    changed since they were last listed clean (or are due a full listing)."""
     if not request.all_batches:
         return BatchPlan(batch_ids=list(request.batch_ids))
-    known = {}
+    batches = client.get_project_details(request.project_id, deadline=deadline).batches
+    unchanged = {}
     if history is not None and not (request.overwrite or request.full_listing):
-        known = history.read()
+        by_id = {batch.id: batch for batch in batches}
+        unchanged = history.unchanged_batches(by_id, started_at, full_listing_days)
     plan = BatchPlan(batch_ids=[])
-    for batch in client.get_project_details(request.project_id, deadline=deadline).batches:
+    for batch in batches:
         try:
             validate_id("batch_id", batch.id)
         except InvalidInput as error:
             plan.left_out.append(LeftOutBatch(batch_id=batch.id[:200], reason=str(error)))
             continue
         fingerprint = batch.fingerprint()
-        since = unchanged_since(known.get(batch.id), fingerprint, started_at, full_listing_days)
+        since = unchanged.get(batch.id)
         if batch.completed_jobs == 0:
             plan.left_out.append(LeftOutBatch(batch_id=batch.id, reason="no completed jobs"))
         elif since is not None:
@@ -278,71 +362,114 @@ def _plan_batches(
 
 
 class _BatchPlan:
-    """One batch's part of a chunk, sorted into jobs to fetch and jobs already settled."""
+    """One batch's part of a chunk, sorted into jobs to fetch, jobs settled, and jobs left
+    for the next step to settle."""
 
     def __init__(self, project_id: str, batch_id: str) -> None:
         self.project_id = project_id
         self.batch_id = batch_id
         self._seen: set[str] = set()
         self.candidates: list[str] = []  # completed: fetch unless already exported
-        self.counted_already: set[str] = set()  # of the candidates: listed in an earlier step
+        self.counted_already: set[str] = set()  # of the candidates: counted by an earlier step
         self.to_fetch: list[str] = []
         self.settled: list[JobOutcome] = []
+        self.unsettled: list[str] = []  # candidates the pass did not reach by the deadline
         self.listed = 0  # jobs counted by this step
-        self.replayed = 0  # jobs listed again after a refused token, counted before
+        self.requested = 0  # jobs this step has to deal with: read from Playment, or carried
+
+    def carry(self, jobs: UnsettledJobs) -> None:
+        """Candidates an earlier step listed and left unsettled."""
+        self.requested += len(jobs.job_ids)
+        self._seen.update(jobs.job_ids)
+        self.candidates.extend(jobs.job_ids)
+        self.counted_already.update(jobs.counted_already)
 
     def add(self, job: ListedJob, *, counted_already: bool = False) -> None:
         if job.id in self._seen:  # a job listed twice (pages shifting under us) counts once
             return
         self._seen.add(job.id)
+        self.requested += 1
         if counted_already:
             # Listed again after a refused token: counted by an earlier step. Fetch it only
             # if it is completed and still has no result (it may be one that step fetched).
-            self.replayed += 1
             if (job.status is None or job.status == COMPLETED) and _usable(job.id):
                 self.candidates.append(job.id)
                 self.counted_already.add(job.id)
             return
-        self.listed += 1
         try:
             validate_id("job_id", job.id)
         except InvalidInput as error:
-            self.settled.append(JobOutcome.failed(job.id[:200], "invalid_job_id", str(error)))
+            self._settle(JobOutcome.failed(job.id[:200], "invalid_job_id", str(error)))
             return
         if job.status is not None and job.status != COMPLETED:
-            self.settled.append(JobOutcome.skipped(job.id, SkipReason.NOT_COMPLETED))
+            self._settle(JobOutcome.skipped(job.id, SkipReason.NOT_COMPLETED))
         else:
             self.candidates.append(job.id)
 
     def not_found(self, message: str) -> None:
-        """Playment does not know the batch: one failed entry names it (no job to name)."""
-        self.settled.append(JobOutcome.failed("", BATCH_NOT_FOUND, message))
+        """Playment does not know the batch: one failed entry names it (no job to name),
+        counted as the report counts it."""
+        self._settle(JobOutcome.failed("", BATCH_NOT_FOUND, message))
 
     def settle_exported(
-        self, store: ResultStore, execution: str, started_at: datetime, *, overwrite: bool
+        self,
+        store: ResultStore,
+        execution: str,
+        started_at: datetime,
+        *,
+        overwrite: bool,
+        deadline: float | None,
+        clock: Callable[[], float],
     ) -> None:
-        written = store.exported_among(self.batch_id, self.candidates) if self.candidates else {}
+        """Fetch, skip as already exported, or drop (ours already) each candidate; those not
+        reached by ``deadline`` are left ``unsettled``."""
+        if not self.candidates:
+            return
+        answer = store.exported_among(
+            self.batch_id, self.candidates, deadline=deadline, clock=clock
+        )
+        unanswered = set(answer.unanswered)
         # S3 keeps LastModified to the second: a result from the execution's first second may
         # be an earlier run's or this one's; its metadata says which (a HEAD, rarely needed).
         since = started_at.replace(microsecond=0)
         for job_id in self.candidates:
-            when = written.get(job_id)
-            ours = when is not None and when >= since
-            if ours and store.written_by(self.batch_id, job_id) == execution:
-                # exported by this execution already, listed twice: not counted again
-                if job_id not in self.counted_already:
-                    self.listed -= 1
+            when = answer.written.get(job_id)
+            written_since_start = when is not None and when >= since
+            if job_id in unanswered or (written_since_start and _late(deadline, clock)):
+                self.unsettled.append(job_id)  # not reached, or its HEAD: the next step's
                 continue
+            if written_since_start and store.written_by(self.batch_id, job_id) == execution:
+                continue  # exported by this execution already, listed twice: not counted again
+            counted = job_id in self.counted_already
             if when is not None and not overwrite:
-                if job_id not in self.counted_already:
-                    self.settled.append(JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED))
+                if not counted:
+                    self._settle(JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED))
                 continue
             self.to_fetch.append(job_id)
+            if not counted:
+                self.listed += 1
+        self.candidates = []
+
+    def leave_unsettled(self) -> None:
+        """The step's deadline came before the pass reached this batch."""
+        self.unsettled.extend(self.candidates)
+        self.candidates = []
+
+    def unsettled_jobs(self) -> UnsettledJobs:
+        return UnsettledJobs(
+            batch_id=self.batch_id,
+            job_ids=self.unsettled,
+            counted_already=[job for job in self.unsettled if job in self.counted_already],
+        )
 
     def settled_outcome(self) -> PageOutcome:
         return PageOutcome(
             project_id=self.project_id, batch_id=self.batch_id, page=-1, outcomes=self.settled
         )
+
+    def _settle(self, outcome: JobOutcome) -> None:
+        self.settled.append(outcome)
+        self.listed += 1
 
 
 class _Chunk:
@@ -357,30 +484,58 @@ class _Chunk:
             self._batches[batch_id] = _BatchPlan(self.project_id, batch_id)
         return self._batches[batch_id]
 
+    def carry(self, unsettled: list[UnsettledJobs]) -> None:
+        for jobs in unsettled:
+            self.batch(jobs.batch_id).carry(jobs)
+
     @property
     def listed(self) -> int:
         return sum(batch.listed for batch in self._batches.values())
 
     @property
     def requested(self) -> int:
-        """Jobs this step read from Playment, replayed ones included: what bounds the step."""
-        return sum(batch.listed + batch.replayed for batch in self._batches.values())
+        """Jobs read from Playment, replayed ones included, and jobs carried: what bounds
+        the step."""
+        return sum(batch.requested for batch in self._batches.values())
 
     @property
     def settled_count(self) -> int:
         return sum(len(batch.settled) for batch in self._batches.values())
 
     def settle_exported(
-        self, store: ResultStore, execution: str, started_at: datetime, *, overwrite: bool
+        self,
+        store: ResultStore,
+        execution: str,
+        started_at: datetime,
+        *,
+        overwrite: bool,
+        deadline: float | None,
+        clock: Callable[[], float],
     ) -> None:
+        """Every batch's candidates, until the deadline (the first batch's first LIST is
+        always made, so that the pass always moves on)."""
+        begun = False
         for batch in self._batches.values():
-            batch.settle_exported(store, execution, started_at, overwrite=overwrite)
+            if begun and _late(deadline, clock):
+                batch.leave_unsettled()
+                continue
+            begun = begun or bool(batch.candidates)
+            batch.settle_exported(
+                store, execution, started_at, overwrite=overwrite, deadline=deadline, clock=clock
+            )
 
     def to_fetch(self) -> list[tuple[str, list[str]]]:
         return [(batch_id, batch.to_fetch) for batch_id, batch in self._batches.items()]
 
     def settled_outcomes(self) -> list[PageOutcome]:
         return [batch.settled_outcome() for batch in self._batches.values() if batch.settled]
+
+    def unsettled(self) -> list[UnsettledJobs]:
+        return [batch.unsettled_jobs() for batch in self._batches.values() if batch.unsettled]
+
+
+def _late(deadline: float | None, clock: Callable[[], float]) -> bool:
+    return deadline is not None and clock() >= deadline
 
 
 def _usable(job_id: str) -> bool:
@@ -398,19 +553,17 @@ def _cut_pages(
     size: int,
     *,
     first: int,
-) -> list[JobPage]:
+) -> Iterator[JobPage]:
     """The chunk's jobs to fetch, batch by batch, in pages of ``size`` numbered from
-    ``first`` (a batch's last page may be shorter)."""
-    pages: list[JobPage] = []
+    ``first`` (a batch's last page may be shorter); made one at a time, as written."""
+    number = first
     for batch_id, job_ids in to_fetch:
         for start in range(0, len(job_ids), size):
-            pages.append(
-                JobPage(
-                    project_id=project_id,
-                    batch_id=batch_id,
-                    page=first + len(pages),
-                    job_ids=job_ids[start : start + size],
-                    execution=execution,
-                )
+            yield JobPage(
+                project_id=project_id,
+                batch_id=batch_id,
+                page=number,
+                job_ids=job_ids[start : start + size],
+                execution=execution,
             )
-    return pages
+            number += 1

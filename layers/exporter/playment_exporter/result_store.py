@@ -17,14 +17,20 @@ import bisect
 import hashlib
 import mimetypes
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import ClientError
 
-from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind, TransientError
+from playment_exporter.errors import (
+    AlreadyExported,
+    ObjectsLeftBehind,
+    ResultsBucketUnusable,
+    TransientError,
+)
 from playment_exporter.export_index import index_key
 
 MiB = 1024 * 1024
@@ -34,6 +40,18 @@ LIST_PAGE_KEYS = 1_000  # the most one ListObjectsV2 call returns
 JSON = "application/json"
 OBJECT_EXISTS = "PreconditionFailed"  # 412: If-None-Match failed, the key holds an object
 WRITE_IN_PROGRESS = "ConditionalRequestConflict"  # 409: a concurrent write to the key
+
+
+class ExportedAmong(NamedTuple):
+    written: dict[str, datetime]  # job ID -> when its result was written
+    unanswered: list[str]  # not reached before the deadline: ask again
+
+
+class StackHome(NamedTuple):
+    """Where the stack's state machine runs: its region and account."""
+
+    region: str
+    account: str
 
 
 def streaming_transfer_config(workers: int) -> TransferConfig:
@@ -213,27 +231,40 @@ class ResultStore:
             _raise_if_conditional(error, key)
             raise
 
-    def exported_among(self, batch_id: str, job_ids: Iterable[str]) -> dict[str, datetime]:
+    def exported_among(
+        self,
+        batch_id: str,
+        job_ids: Iterable[str],
+        *,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> ExportedAmong:
         """Which of ``job_ids`` already have a result, each with when it was written.
 
         Bounded by the jobs asked about, not by the batch: their result keys are sorted, and
         S3's sorted listing is entered just before the first one not yet answered
         (``StartAfter``), a thousand keys a call, the jobs' folders of referenced files folded
         away (``Delimiter``). IDs dense in the batch cost a call per thousand keys; sparse
-        ones about a call each.
+        ones about a call each. Past ``deadline`` no further call is made (the first always
+        is): the jobs not reached are ``unanswered``, for the caller to ask again later.
         """
         batch_prefix = f"{self.prefix}{batch_id}/"
         names = sorted({job_id + RESULT_SUFFIX for job_id in job_ids})
         found: dict[str, datetime] = {}
         index = 0
+        start_after = ""  # where the next call enters the listing ("": before names[index])
+        calls = 0
         while index < len(names):
+            if calls and deadline is not None and clock() >= deadline:
+                break
             answer = self._s3.list_objects_v2(
                 Bucket=self.bucket,
                 Prefix=batch_prefix,
                 Delimiter="/",
-                StartAfter=batch_prefix + names[index][: -len(RESULT_SUFFIX)],
+                StartAfter=start_after or batch_prefix + names[index][: -len(RESULT_SUFFIX)],
                 MaxKeys=LIST_PAGE_KEYS,
             )
+            calls += 1
             contents = answer.get("Contents", [])
             written = {item["Key"][len(batch_prefix) :]: item["LastModified"] for item in contents}
             listed = [item["Key"] for item in contents]
@@ -241,12 +272,52 @@ class ResultStore:
             decided = len(names)  # everything after the start was listed
             if answer.get("IsTruncated") and listed:
                 decided = bisect.bisect_right(names, max(listed)[len(batch_prefix) :])
-            decided = max(decided, index + 1)
             for name in names[index:decided]:
                 if name in written:
                     found[name[: -len(RESULT_SUFFIX)]] = written[name]
-            index = decided
-        return found
+            # A thousand keys that all sort before the next job's (IDs it prefixes: "a-1",
+            # "a-2"... before "a"): go on from the last of them, not past the job. (A folder
+            # as StartAfter skips its keys, as when S3 gives it as NextMarker.)
+            start_after = max(listed) if decided <= index else ""
+            index = max(index, decided)
+        unanswered = [name[: -len(RESULT_SUFFIX)] for name in names[index:]]
+        return ExportedAmong(written=found, unanswered=unanswered)
+
+    def check_home(self, home: "StackHome") -> None:
+        """Raise ``ResultsBucketUnusable`` unless the bucket is in ``home``'s region and
+        account: a distributed Map reads its manifest and writes its results only there, so
+        with any other bucket every page of every run would fail.
+
+        One ``GetBucketLocation`` (``s3:GetBucketLocation``, nothing more) with the bucket
+        owner condition: S3 refuses it (403) when another account owns the bucket, and, for
+        a bucket of another account outside its own region, whatever its policy says.
+        """
+        here = f"this stack runs in {home.region}, account {home.account}"
+        try:
+            answer = self._s3.get_bucket_location(
+                Bucket=self.bucket, ExpectedBucketOwner=home.account
+            )
+        except ClientError as error:
+            code = s3_error_code(error)
+            if code == "NoSuchBucket":
+                raise ResultsBucketUnusable(
+                    f"results bucket {self.bucket} does not exist; {here}: create it there, "
+                    "or leave ResultsBucketName empty for the stack to make one"
+                ) from None
+            if code in ("AccessDenied", "403"):
+                raise ResultsBucketUnusable(
+                    f"results bucket {self.bucket} is not in account {home.account} (S3 "
+                    f"refused the bucket owner check, {code}, as it does for another "
+                    f"account's bucket or a role without s3:GetBucketLocation); {here}: "
+                    f"{_ONLY_HOME}"
+                ) from None
+            raise
+        region = _region_of(answer.get("LocationConstraint"))
+        if region != home.region:
+            raise ResultsBucketUnusable(
+                f"results bucket {self.bucket} is in {region}, account {home.account}; "
+                f"{here}: {_ONLY_HOME}"
+            )
 
     def _add_if_none_match(self, params: dict[str, Any], **_: Any) -> None:
         if params.get("Bucket") != self.bucket:
@@ -258,6 +329,21 @@ class ResultStore:
 
     def close(self) -> None:
         self._transfers.shutdown()
+
+
+_ONLY_HOME = (
+    "a distributed Map reads its manifest and writes its results only in its own region and "
+    "account; give ResultsBucketName a bucket there, or deploy the stack where the bucket is"
+)
+
+
+def _region_of(location_constraint: str | None) -> str:
+    """GetBucketLocation's answer as a region name: none for us-east-1, "EU" for eu-west-1."""
+    if not location_constraint:
+        return "us-east-1"
+    if location_constraint == "EU":
+        return "eu-west-1"
+    return location_constraint
 
 
 def s3_error_code(error: ClientError) -> str:

@@ -3,6 +3,8 @@
 - ``batches.json``: the export's batches (and those left out), written by the first listing step;
 - ``manifests/<chunk>.json``: one per listing step, which that step's distributed Map reads,
   one item per page of jobs to fetch (page numbers are unique in the execution);
+- ``unsettled/<chunk>.json``: completed jobs a listing step listed but reached its deadline
+  before it could tell whether they are exported already; the next step settles them first;
 - ``outcomes/pages/<page>.json``: written by each fetch call, one per manifest page (a
   chunk's pages are numbered in a row, so the report lists each chunk's outcomes in a range);
 - ``outcomes/listing/<chunk>.json``: jobs a listing step settled itself (not completed,
@@ -15,12 +17,13 @@ The outcomes are written by the calls themselves, not gathered from the Map's re
 report is the same on AWS and on the local engine (see DESIGN.md).
 """
 
+import io
 import json
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
 from boto3.s3.transfer import TransferConfig
 from pydantic import BaseModel, TypeAdapter
@@ -79,6 +82,19 @@ class JobListWriter:
             self._spool.close()
 
 
+class UnsettledJobs(BaseModel):
+    """One batch's jobs that a listing step left for the next to settle, in listing order;
+    ``counted_already``: those of them an earlier step counted (listed again after a refused
+    page token), to be fetched if they have no result but never counted again."""
+
+    batch_id: str
+    job_ids: list[str]
+    counted_already: list[str] = []
+
+
+_UNSETTLED = TypeAdapter(list[UnsettledJobs])
+
+
 class LeftOutBatch(BaseModel):
     batch_id: str
     reason: str
@@ -92,6 +108,13 @@ class BatchPlan(BaseModel):
     batch_ids: list[str]
     left_out: list[LeftOutBatch] = []
     fingerprints: dict[str, dict[str, Any]] = {}
+
+
+class _BatchIds(BaseModel):
+    """What a listing step after the first reads of the batch plan: the fingerprints are the
+    report's, and parsed they would take ten times the memory (7 MiB for 20,000 batches)."""
+
+    batch_ids: list[str]
 
 
 def validate_execution_name(name: object) -> str:
@@ -144,17 +167,39 @@ class RunRecords:
     def listing_outcome_key(self, chunk: int) -> str:
         return f"{self.prefix}outcomes/listing/{chunk:06d}.json"
 
+    def unsettled_key(self, chunk: int) -> str:
+        return f"{self.prefix}unsettled/{chunk:06d}.json"
+
     def write_batch_plan(self, plan: BatchPlan) -> None:
         self._put(self.batch_plan_key, plan.model_dump_json())
 
     def read_batch_plan(self) -> BatchPlan:
         return BatchPlan.model_validate_json(self._get(self.batch_plan_key))
 
-    def write_chunk(self, chunk: int, pages: list[JobPage], settled: list[PageOutcome]) -> None:
-        """A listing step's manifest and settled jobs; the settled ones first, so that a
-        manifest never exists without them."""
-        self._put(self.listing_outcome_key(chunk), _SETTLED.dump_json(settled))
-        self._put(self.manifest_key(chunk), _MANIFEST.dump_json(pages))
+    def read_batch_ids(self) -> list[str]:
+        """The batch plan's batches, in listing order, and nothing else of it."""
+        return _BatchIds.model_validate_json(self._get(self.batch_plan_key)).batch_ids
+
+    def write_chunk(
+        self,
+        chunk: int,
+        pages: Iterable[JobPage],
+        settled: Iterable[PageOutcome],
+        unsettled: list[UnsettledJobs] | None = None,
+    ) -> int:
+        """A listing step's manifest, settled jobs and jobs left unsettled (if any); the
+        manifest last, so that it never exists without the others. The number of pages.
+
+        The pages and outcomes are serialised one at a time as they come: a step of many
+        small batches has thousands of pages, which as models would take ten times the
+        memory of their JSON."""
+        if unsettled:
+            self._put(self.unsettled_key(chunk), _UNSETTLED.dump_json(unsettled))
+        self._put_array(self.listing_outcome_key(chunk), settled)
+        return self._put_array(self.manifest_key(chunk), pages)
+
+    def read_unsettled(self, chunk: int) -> list[UnsettledJobs]:
+        return _UNSETTLED.validate_json(self._get(self.unsettled_key(chunk)))
 
     def read_manifest(self, chunk: int) -> list[JobPage]:
         return _MANIFEST.validate_json(self._get(self.manifest_key(chunk)))
@@ -191,7 +236,20 @@ class RunRecords:
     def write_json(self, key: str, document: Any) -> None:
         self._put(key, json.dumps(document).encode())
 
-    def _put(self, key: str, body: bytes | str) -> None:
+    def _put_array(self, key: str, items: Iterable[BaseModel]) -> int:
+        """A JSON array of ``items``, written as they come; how many."""
+        body = io.BytesIO()
+        count = 0
+        for item in items:
+            body.write(b"," if count else b"[")
+            body.write(item.model_dump_json().encode())
+            count += 1
+        body.write(b"]" if count else b"[]")
+        body.seek(0)
+        self._put(key, body)
+        return count
+
+    def _put(self, key: str, body: bytes | str | IO[bytes]) -> None:
         data = body.encode() if isinstance(body, str) else body
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json")
 
