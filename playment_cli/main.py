@@ -104,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as stop:
         print(f"playment-export: interrupted ({signal_name(stop)})", file=sys.stderr)
         return exit_status_of(stop)
+    except OSError as error:  # the file system refused something the checks could not foresee
+        where = f"{error.filename}: " if error.filename else ""
+        print_error(f"{where}{error.strerror or error}; the files written are whole")
+        return EXIT_INCOMPLETE
     return status
 
 

@@ -42,6 +42,9 @@ class OutputFolder:
         folder = cls(path)
         if path.exists() and not path.is_dir():
             raise UsageError(f"--out: {path} is a file, not a folder")
+        records = path / RECORDS
+        if records.exists() and not records.is_dir():
+            raise UsageError(f"--out: {records} is a file, where the runs keep their records")
         nearest = next((parent for parent in path.parents if parent.exists()), None)
         if nearest is not None and not nearest.is_dir():
             raise UsageError(f"--out: {nearest} is a file, so {path} cannot be made in it")

@@ -105,6 +105,24 @@ def test_an_unusable_out_exits_2_before_any_request_naming_the_path(
     assert not out.is_dir()
 
 
+def test_an_out_whose_records_folder_is_a_file_exits_2(start_simulator, tmp_path) -> None:
+    # Given an output folder with a file named _exports, where runs keep their records
+    simulator = start_simulator()
+    out = tmp_path / "exports"
+    out.mkdir()
+    (out / "_exports").write_text("mine")
+    # When the command is asked to write there
+    done = run_command(run_args(simulator.api_url, out, "--batch-id", "batch-a"),
+                       user_shell(tmp_path))  # fmt: skip
+    # Then it exits 2 naming the file, before any request, and leaves the folder as it was
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert the_error_line(done.stderr) == (
+        f"--out: {out / '_exports'} is a file, where the runs keep their records"
+    )
+    assert sum(simulator.stats.requests.values()) == 0
+    assert [path.name for path in out.iterdir()] == ["_exports"]
+
+
 # -- a full disk ---------------------------------------------------------------------------
 
 # The writer running out of space after this many files, where no test can mount a tmpfs.
