@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,13 +119,14 @@ class LocalEngine:
         repo_root: Path = REPO_ROOT,
         translated_template: Mapping[str, Any] | None = None,
         recorder: InvocationRecorder | None = None,
-        measure_memory: bool = False,
+        measure_memory_of: Collection[str] = (),
     ) -> None:
         """``out``: keep the results there, not in moto (``results_folder``); ``log_file``:
         send moto's and the handlers' logs there, not to the terminal;
         ``translated_template``: ``template.yaml`` as SAM translates it, whose function roles
         are then created in moto and enforced (``iam_enforcement``); ``recorder``: told of
-        every invocation, with its peak memory if ``measure_memory`` (``invocation_memory``)."""
+        every invocation, with its peak memory if its function's logical id is in
+        ``measure_memory_of`` (``invocation_memory``)."""
         self.repo_root = repo_root
         self.progress = Progress()
         self._api_key = api_key
@@ -137,7 +138,8 @@ class LocalEngine:
             on_result=self._on_result,
             on_error=self._on_error,
             recorder=recorder,
-            memory=PeakMemory() if measure_memory else None,
+            memory=PeakMemory() if measure_memory_of else None,
+            measured=measure_memory_of,
         )
         self.state_machine_arn = ""
         self.bucket = BUCKET
