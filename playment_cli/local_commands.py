@@ -170,7 +170,7 @@ def _follow(engine: LocalEngine, name: str) -> ExecutionResult:
                 state.pages_done,
                 f"{state.exported} exported, {state.failed} failed",
             )
-    return engine.wait(name)
+    return engine.wait(name, whole_report=False)  # the summary prints its counts only
 
 
 def _check_api_url(api_url: str) -> None:

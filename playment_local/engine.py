@@ -13,6 +13,7 @@ in moto's memory (``results_folder``); given a log file, moto's and the handlers
 each failed task's full error go there rather than to the terminal.
 """
 
+import contextlib
 import gc
 import io
 import json
@@ -33,7 +34,12 @@ import boto3
 from moto import mock_aws
 from moto.s3.models import s3_backends
 
-from playment_execution import FINAL_STATUSES, ExecutionResult, new_execution_name
+from playment_execution import (
+    FINAL_STATUSES,
+    ExecutionResult,
+    new_execution_name,
+    report_summary,
+)
 from playment_exporter.export_index import index_key
 from playment_local.aws_sandbox import ACCOUNT_ID, REGION, aws_sandbox
 from playment_local.cfn_template import CfnTemplate, load_template
@@ -227,14 +233,18 @@ class LocalEngine:
         status = self._sfn.describe_execution(executionArn=self._execution_arn(name))["status"]
         return status in FINAL_STATUSES
 
-    def wait(self, name: str, *, timeout_s: float = 3600) -> ExecutionResult:
+    def wait(
+        self, name: str, *, timeout_s: float = 3600, whole_report: bool = True
+    ) -> ExecutionResult:
+        """How the execution ended, with its report: whole, or (``whole_report`` False) its
+        summary only, read as a stream: a report naming a million jobs is not held."""
         limit = time.monotonic() + timeout_s
         while not self.poll(name, pause_s=QUIET_POLL_S):
             if time.monotonic() > limit:
                 raise TimeoutError(f"execution {name} still running after {timeout_s} s")
-        return ExecutionResult.from_description(
-            name, self.describe(name), self.read_json(f"_exports/{name}/report.json")
-        )
+        key = f"_exports/{name}/report.json"
+        report = self.read_json(key) if whole_report else self._report_summary(key)
+        return ExecutionResult.from_description(name, self.describe(name), report)
 
     def describe(self, name: str) -> dict[str, Any]:
         """The execution as ``DescribeExecution`` answers."""
@@ -260,6 +270,14 @@ class LocalEngine:
         except self.s3.exceptions.NoSuchKey:
             return None
         return json.loads(body)
+
+    def _report_summary(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        with contextlib.closing(body):
+            return report_summary(body)
 
     def keys(self, prefix: str = "") -> list[str]:
         paginator = self.s3.get_paginator("list_objects_v2")
