@@ -2,11 +2,14 @@
 
 Each run is the venv's console script in a process of its own, its environment scrubbed to
 ``PATH``, an empty ``HOME`` and ``PLAYMENT_API_KEY`` (no ``AWS_*``), its own defaults, a fresh
-``--out``; the simulator serves the batch from another process. Peak memory is the command's
-maximum resident set (``ru_maxrss`` of ``wait4`` on its process: the kernel's high-water
-mark, nothing sampled). 0.2% of the jobs are completed: the rest must each be named by the
-report, ``report.json`` or a file beside it or that it names, which are scanned as bytes for
-every job ID (whatever their layout) without being loaded.
+``--out``; the simulator serves the batch from another process. Peak memory is the kernel's
+high-water mark of the command's resident set (``VmHWM`` in ``/proc/<pid>/status``), read
+every 0.1 s while it runs: a high-water mark misses nothing before the last read, only what
+the final 0.1 s might add. (``ru_maxrss`` from ``wait4`` would not do: Linux keeps the
+largest resident set of the process image an ``exec`` replaces, here the launching harness's,
+gigabytes after the exports above.) 0.2% of the jobs are completed: the rest must each be
+named by the report, ``report.json`` or a file beside it or that it names, which are scanned
+as bytes for every job ID (whatever their layout) without being loaded.
 """
 
 import itertools
@@ -15,7 +18,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ RUN_JOBS = (600_000, 1_200_000)
 PEAK_LIMIT_MB = 400
 FLAT_MB = 50  # the larger run's peak over the smaller's
 RUN_TIMEOUT_S = 3600.0
+PEAK_EVERY_S = 0.1
 MB = 1_000_000
 READ_BYTES = 1 << 20
 NOT_THE_REPORT = frozenset({"engine.log"})  # beside the report, but the engine's log
@@ -89,13 +92,7 @@ def _run(api_url: str, batch: GeneratedJobs) -> CommandFigure:
             process = subprocess.Popen(  # noqa: S603 - the venv's own console script
                 command, env=environment, cwd=home, stdout=output, stderr=subprocess.STDOUT
             )
-            watchdog = threading.Timer(RUN_TIMEOUT_S, process.kill)
-            watchdog.start()
-            try:
-                _, status, usage = os.wait4(process.pid, 0)
-            finally:
-                watchdog.cancel()
-            process.returncode = os.waitstatus_to_exitcode(status)
+            peak = _wait_watching_peak(process)
             seconds = time.monotonic() - started
             output.seek(0)
             tail = output.read().decode(errors="replace")[-2000:]
@@ -108,12 +105,40 @@ def _run(api_url: str, batch: GeneratedJobs) -> CommandFigure:
             completed=sum(1 for _ in batch.completed()),
             exit_code=process.returncode,
             seconds=seconds,
-            peak_rss_bytes=usage.ru_maxrss * 1024,  # KiB on Linux
+            peak_rss_bytes=peak,
             results=results,
             named_not_completed=named,
             report_files=tuple((_shown(path, out), size) for path, size in files),
             output_tail=tail,
         )
+
+
+def _wait_watching_peak(process: subprocess.Popen[bytes]) -> int:
+    """Wait for the process (killed past ``RUN_TIMEOUT_S``); the largest ``VmHWM`` read."""
+    status = Path(f"/proc/{process.pid}/status")
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    peak = 0
+    while True:
+        peak = max(peak, _high_water_mark(status))
+        try:
+            process.wait(timeout=PEAK_EVERY_S)
+        except subprocess.TimeoutExpired:
+            if time.monotonic() > deadline:
+                process.kill()
+            continue
+        return peak
+
+
+def _high_water_mark(status: Path) -> int:
+    """``VmHWM`` in bytes; 0 once the process is gone (or a zombie, which has none)."""
+    try:
+        lines = status.read_text().splitlines()
+    except OSError:
+        return 0
+    for line in lines:
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024  # kB
+    return 0
 
 
 def _report_files(out: Path) -> list[tuple[Path, int]]:
@@ -215,7 +240,7 @@ def format_command(figures: list[CommandFigure]) -> str:
     lines = [
         "playment-export run as a user runs it (own process, scrubbed environment, its "
         f"defaults), one batch, {100 / COMPLETED_EVERY:.1f}% completed; peak = the process's "
-        "maximum RSS (MB = 10^6 bytes)",
+        "high-water RSS, VmHWM (MB = 10^6 bytes)",
         f"  {'jobs':>10} {'exit':>4} {'time s':>7} {'peak MB':>8} {'results':>8} "
         f"{'not completed named':>22}  report files",
     ]

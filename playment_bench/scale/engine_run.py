@@ -66,6 +66,8 @@ def measure_export(
             measure_memory_of=[f"{function}Function" for function in project.measured],
         ) as engine,
     ):
+        for batch_id, job_id in project.already_exported:
+            engine.s3.put_object(Bucket=engine.bucket, Key=f"{batch_id}/{job_id}.json", Body=b"{}")
         started = time.monotonic()
         name = engine.start_export(dict(project.execution_input))
         while not engine.poll(name, pause_s=POLL_S):

@@ -1,5 +1,5 @@
 """``make scale``'s smaller copy: the real state machine on the local engine over projects of
-10,000 and 40,000 jobs (0.2% completed) and of 200 and 800 batches, every invocation's peak
+10,000 and 40,000 jobs (0.2% completed) and of 250 and 1,000 batches, every invocation's peak
 memory and every state's size measured (``playment_bench.scale``), held to the same bounds."""
 
 import pytest
