@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 
 include make/template.mk
 
-.PHONY: help setup demo test lint typecheck pytest bench clean lock mutation
+.PHONY: help setup demo test lint typecheck pytest bench scale clean lock mutation
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test: lint typecheck check-template pytest  ## every check CI runs
 
 bench: setup  ## measure throughput, memory, requests, cost and cold start (prints figures)
 	$(BIN)/python -m playment_bench --json .bench-figures.json
+
+scale: setup  ## run the export at 100k and 1M jobs and 20k batches; fail past a bound (~25 min)
+	$(BIN)/python -m playment_bench.scale --json .scale-figures.json
 
 # mutmut names a mutant after its file's path, so it runs where the layer's packages sit at the
 # top: build/mutation/, links to the sources (it copies them into its own mutants/ there, and

@@ -1,7 +1,10 @@
 """``make bench``: every figure, measured the same way each time, printed; nothing asserted.
 
 python -m playment_bench [--runs N] [--json FILE]
-    [--only requests,throughput,container,cost,listing,imports,local-command]
+    [--only requests,throughput,container,cost,imports,local-command]
+
+Scale (memory, durations and state sizes at 100,000 and 1,000,000 jobs and 20,000 batches,
+held to bounds) is ``make scale``: ``python -m playment_bench.scale``.
 """
 
 import argparse
@@ -17,7 +20,6 @@ from playment_bench import (
     cold_start,
     container,
     cost,
-    listing_scale,
     local_command,
     request_counts,
     throughput,
@@ -30,7 +32,6 @@ SECTIONS = (
     "throughput",
     "container",
     "cost",
-    "listing",
     "imports",
     "local-command",
 )
@@ -93,8 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         page_seconds = PAGE_SIZE / default.jobs_per_s  # a page as a large export cuts it
     if "cost" in sections:
         recorded["cost"] = cost_section(page_seconds, list_seconds, report_seconds, secrets_calls)
-    if "listing" in sections:
-        recorded["listing"] = listing_section(page_seconds, report_seconds)
     if "imports" in sections:
         times = cold_start.handler_import_times(runs=args.runs)
         recorded["imports_ms"] = times
@@ -132,22 +131,6 @@ def cost_section(
         "per_million_jobs": estimate.per_million_jobs,
         "lines": [line.__dict__ for line in estimate.lines],
     }
-
-
-def listing_section(page_seconds: float | None, report_seconds: float | None) -> dict[str, Any]:
-    """List 100,000 and 1,000,000 jobs step by step; project 10,000,000 from the model."""
-    step_jobs = cost.deployed_sizes().listing_step_jobs
-    exports = listing_scale.measure(step_jobs)
-    print(listing_scale.format_listing(exports, step_jobs), "\n", flush=True)
-    million_pages = -(-1_000_000 // PAGE_SIZE)
-    projection = listing_scale.project(
-        fetch_page_seconds=page_seconds or ASSUMED_PAGE_SECONDS,
-        report_seconds_per_page=(report_seconds or ASSUMED_REPORT_SECONDS) / million_pages,
-    )
-    measured = "measured" if page_seconds and report_seconds else "assumed (not run)"
-    print(f"Fetch and report times for the projection: {measured}")
-    print(listing_scale.format_projection(projection), "\n", flush=True)
-    return dict(listing_scale.summary_for_json(exports, projection))
 
 
 if __name__ == "__main__":

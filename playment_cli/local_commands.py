@@ -258,7 +258,7 @@ def _follow(engine: LocalEngine, name: str) -> ExecutionResult:
             )
     if engine.out_of_space is not None:
         raise _OutOfSpace
-    return engine.wait(name)
+    return engine.wait(name, whole_report=False)  # the summary prints its counts only
 
 
 def _keep_records(

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import ijson
+
 FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+# The report ends with one entry per job that needs attention (millions, for a big export):
+# everything a summary needs comes before them, so reading stops there.
+REPORT_LISTS = frozenset({"failed", "skipped"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,17 @@ class ExecutionResult:
             output=json.loads(output) if output else None,
             report=report,
         )
+
+
+def report_summary(stream: Any) -> dict[str, Any]:
+    """The report's top-level fields up to its lists of jobs, read from a binary ``stream``
+    without ever holding the lists. Raises ``ijson.JSONError`` if it is not JSON."""
+    summary: dict[str, Any] = {}
+    for field, value in ijson.kvitems(stream, "", use_float=True):
+        if field in REPORT_LISTS:
+            break
+        summary[field] = value
+    return summary
 
 
 def new_execution_name() -> str:

@@ -15,6 +15,7 @@ failed task's full error and the libraries' warnings go there rather than to the
 written (a full disk) is dropped quietly: it is never worth stopping a run for.
 """
 
+import contextlib
 import gc
 import io
 import json
@@ -25,7 +26,7 @@ import threading
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,12 @@ import boto3
 from moto import mock_aws
 from moto.s3.models import s3_backends
 
-from playment_execution import FINAL_STATUSES, ExecutionResult, new_execution_name
+from playment_execution import (
+    FINAL_STATUSES,
+    ExecutionResult,
+    new_execution_name,
+    report_summary,
+)
 from playment_exporter.export_index import index_key
 from playment_local.aws_sandbox import ACCOUNT_ID, REGION, aws_sandbox
 from playment_local.cfn_template import CfnTemplate, load_template
@@ -122,13 +128,14 @@ class LocalEngine:
         repo_root: Path = REPO_ROOT,
         translated_template: Mapping[str, Any] | None = None,
         recorder: InvocationRecorder | None = None,
-        measure_memory: bool = False,
+        measure_memory_of: Collection[str] = (),
     ) -> None:
         """``out``: keep the results there, not in moto (``results_folder``); ``log_file``:
         send moto's and the handlers' logs there, not to the terminal;
         ``translated_template``: ``template.yaml`` as SAM translates it, whose function roles
         are then created in moto and enforced (``iam_enforcement``); ``recorder``: told of
-        every invocation, with its peak memory if ``measure_memory`` (``invocation_memory``)."""
+        every invocation, with its peak memory if its function's logical id is in
+        ``measure_memory_of`` (``invocation_memory``)."""
         self.repo_root = repo_root
         self.progress = Progress()
         self._api_key = api_key
@@ -140,7 +147,8 @@ class LocalEngine:
             on_result=self._on_result,
             on_error=self._on_error,
             recorder=recorder,
-            memory=PeakMemory() if measure_memory else None,
+            memory=PeakMemory() if measure_memory_of else None,
+            measured=measure_memory_of,
         )
         self.state_machine_arn = ""
         self.bucket = BUCKET
@@ -233,14 +241,18 @@ class LocalEngine:
         status = self._sfn.describe_execution(executionArn=self._execution_arn(name))["status"]
         return status in FINAL_STATUSES
 
-    def wait(self, name: str, *, timeout_s: float = 3600) -> ExecutionResult:
+    def wait(
+        self, name: str, *, timeout_s: float = 3600, whole_report: bool = True
+    ) -> ExecutionResult:
+        """How the execution ended, with its report: whole, or (``whole_report`` False) its
+        summary only, read as a stream: a report naming a million jobs is not held."""
         limit = time.monotonic() + timeout_s
         while not self.poll(name, pause_s=QUIET_POLL_S):
             if time.monotonic() > limit:
                 raise TimeoutError(f"execution {name} still running after {timeout_s} s")
-        return ExecutionResult.from_description(
-            name, self.describe(name), self.read_json(f"_exports/{name}/report.json")
-        )
+        key = f"_exports/{name}/report.json"
+        report = self.read_json(key) if whole_report else self._report_summary(key)
+        return ExecutionResult.from_description(name, self.describe(name), report)
 
     def describe(self, name: str) -> dict[str, Any]:
         """The execution as ``DescribeExecution`` answers."""
@@ -266,6 +278,14 @@ class LocalEngine:
         except self.s3.exceptions.NoSuchKey:
             return None
         return json.loads(body)
+
+    def _report_summary(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        with contextlib.closing(body):
+            return report_summary(body)
 
     def keys(self, prefix: str = "") -> list[str]:
         paginator = self.s3.get_paginator("list_objects_v2")

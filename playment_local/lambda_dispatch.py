@@ -14,7 +14,7 @@ import json
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -72,14 +72,16 @@ class LambdaDispatch:
         *,
         recorder: InvocationRecorder | None = None,
         memory: PeakMemory | None = None,
+        measured: Collection[str] = (),
     ) -> None:
-        """``recorder`` is told of every invocation; with ``memory``, each one's peak memory
-        is measured (and recorded)."""
+        """``recorder`` is told of every invocation; with ``memory``, the peak memory of each
+        invocation of the ``measured`` functions (logical ids) is measured (and recorded)."""
         self._functions: dict[str, RegisteredFunction] = {}
         self._on_result = on_result
         self._on_error = on_error
         self._recorder = recorder
         self._memory = memory
+        self._measured = frozenset(measured)
         self.after_each: Callable[[], None] | None = None
         self._original: Any = None
         self._lock = threading.Lock()
@@ -116,7 +118,8 @@ class LambdaDispatch:
         context = LocalLambdaContext(
             function_name=name, timeout_s=function.timeout_s, memory_limit_in_mb=function.memory_mb
         )
-        measuring = self._memory.measuring() if self._memory is not None else nullcontext(None)
+        memory = self._memory if function.logical_id in self._measured else None
+        measuring = memory.measuring() if memory is not None else nullcontext(None)
         started = time.monotonic()
         result: Any = None
         error: Exception | None = None

@@ -16,8 +16,14 @@ Found with py-spy and tracemalloc on 2,000-job and 300 MB runs; each is undone o
   ``BotocoreStubber.process_request`` is wrapped to run one once ``COLLECT_AFTER_BYTES`` of
   request and response bodies have gone through (the engine freezes its start-up objects, so
   a full collection walks only what the run made since).
+- ``S3Backend.list_objects`` copies the bucket's whole key store and reads every key's latest
+  version on every LIST, even one for a single prefix, where S3 looks only at that prefix: a
+  listing step asks whether its batches' jobs are exported with a LIST per batch, and over
+  20,000 batches each LIST went through the tens of thousands of keys the run had written
+  (minutes a step). With a prefix, moto's method is given a view of the bucket holding only
+  the keys under it, found by their names alone; the rest of the listing stays moto's.
 
-All three are private names: ``tests/integration/test_lambda_dispatch.py`` checks they are
+All four are private names: ``tests/integration/test_lambda_dispatch.py`` checks they are
 where this module expects them.
 """
 
@@ -28,12 +34,13 @@ from typing import Any
 
 from moto.core.base_backend import BackendDict
 from moto.core.botocore_stubber import BotocoreStubber
-from moto.s3.models import S3Backend
+from moto.s3.models import FakeTableStorageBucket, S3Backend
 
 SEAMS = (
     (S3Backend, "_url_module"),
     (BackendDict, "_create_account_specific_backend"),
     (BotocoreStubber, "process_request"),
+    (S3Backend, "list_objects"),
 )
 COLLECT_AFTER_BYTES = 32 * 1024 * 1024
 
@@ -53,6 +60,7 @@ class EmulatorTuning:
         setattr(S3Backend, "_url_module", property(lambda _backend: urls))  # noqa: B010
         setattr(BackendDict, "_create_account_specific_backend", self._lookup())  # noqa: B010
         setattr(BotocoreStubber, "process_request", self._collecting())  # noqa: B010
+        setattr(S3Backend, "list_objects", _prefix_listing())  # noqa: B010
 
     def uninstall(self) -> None:
         for owner, name, original in reversed(self._originals):
@@ -97,6 +105,42 @@ class EmulatorTuning:
                 self._bytes_since_collection = 0
         if due:
             gc.collect()
+
+
+class _KeysUnder:
+    """The bucket's key store as ``list_objects`` reads it, limited to one prefix."""
+
+    def __init__(self, store: Any, prefix: str) -> None:
+        self._store = store
+        self._prefix = prefix
+
+    def items(self) -> list[tuple[str, Any]]:
+        names = list(dict.keys(self._store))  # one C call: safe while others write
+        found = []
+        for name in names:
+            if name.startswith(self._prefix):
+                key = self._store.get(name)  # its latest version; None if deleted meanwhile
+                if key is not None:
+                    found.append((name, key))
+        return found
+
+
+class _BucketUnder:
+    """A bucket as ``list_objects`` sees it: its keys, under one prefix."""
+
+    def __init__(self, bucket: Any, prefix: str) -> None:
+        self.keys = _KeysUnder(bucket.keys, prefix)
+
+
+def _prefix_listing() -> Any:
+    list_objects = vars(S3Backend)["list_objects"]
+
+    def list_under_prefix(backend: Any, bucket: Any, prefix: Any, *args: Any, **kwargs: Any) -> Any:
+        if prefix and not isinstance(bucket, FakeTableStorageBucket):
+            bucket = _BucketUnder(bucket, prefix)
+        return list_objects(backend, bucket, prefix, *args, **kwargs)
+
+    return list_under_prefix
 
 
 def _int(value: Any) -> int:

@@ -26,13 +26,16 @@ import boto3
 import ijson
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from playment_execution import FINAL_STATUSES, ExecutionResult, new_execution_name
+from playment_execution import (
+    FINAL_STATUSES,
+    ExecutionResult,
+    new_execution_name,
+    report_summary,
+)
 
 REQUIRED_OUTPUTS = ("StateMachineArn", "ResultsBucket")
 EXPORTS_PREFIX = "_exports/"
 LISTING_STATE = "ListPages"
-# The report ends with one entry per failed and skipped job (millions, for a big export):
-# everything an overview needs comes before them, so reading stops there.
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 _MAP_RUN_ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
 _ITEMS_DONE = ("succeeded", "failed", "timedOut", "aborted")
@@ -283,7 +286,7 @@ class DeployedStack:
                     return None
                 raise
             try:
-                summary: dict[str, Any] = dict(ijson.kvitems(body, "", use_float=True))
+                summary = report_summary(body)
             except ijson.JSONError as error:
                 raise StackError(f"s3://{self.results_bucket}/{key} is not JSON: {error}") from None
             finally:

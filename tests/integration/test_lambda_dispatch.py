@@ -115,7 +115,9 @@ def test_each_invocation_is_recorded_with_what_it_allocated_at_its_peak(lambda_f
     held_before = bytearray(30 * MiB)
     handlers = iter([_holding(20 * MiB), _holding(1 * MiB), _raising])
     recorded: list[Invocation] = []
-    dispatch = LambdaDispatch(recorder=recorded.append, memory=PeakMemory())
+    dispatch = LambdaDispatch(
+        recorder=recorded.append, memory=PeakMemory(), measured=("SeamCheck",)
+    )
 
     def handler(event: Any, context: Any) -> Any:
         return next(handlers)(event, context)
@@ -138,6 +140,21 @@ def test_each_invocation_is_recorded_with_what_it_allocated_at_its_peak(lambda_f
     assert (big.timeout_s, big.memory_mb, big.overlapped) == (30, 256, False)
     assert big.duration_s > 0
     assert len(held_before) == 30 * MiB
+
+
+def test_a_function_not_measured_is_recorded_without_a_peak(lambda_function) -> None:
+    # Given memory measured for another function only
+    recorded: list[Invocation] = []
+    dispatch = LambdaDispatch(recorder=recorded.append, memory=PeakMemory(), measured=("Other",))
+    dispatch.register("seam-check", RegisteredFunction("SeamCheck", _holding(1 * MiB), 30, 256))
+    dispatch.install()
+    try:
+        # When this one is invoked
+        lambda_function.invoke(FunctionName="seam-check", Payload=json.dumps({"n": 1}))
+    finally:
+        dispatch.uninstall()
+    # Then it is recorded, with no peak
+    assert [(i.function, i.result, i.peak_bytes) for i in recorded] == [("SeamCheck", 1, None)]
 
 
 def _holding(size: int) -> Any:

@@ -5,7 +5,7 @@ loopback, S3 in moto."""
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -315,7 +315,7 @@ def jobs_of(count: int) -> tuple[SimJob, ...]:
     return tuple(SimJob(f"ok-{n}") for n in range(count))
 
 
-def batch_jobs(catalog: Catalog, batch_id: str) -> tuple[SimJob, ...]:
+def batch_jobs(catalog: Catalog, batch_id: str) -> Sequence[SimJob]:
     batch = catalog.batch(PROJECT, batch_id)
     assert batch is not None
     return tuple(batch.jobs)

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -303,3 +304,57 @@ def _run_to_the_end(execution_arn: str, limit_s: float) -> str:
             return status
         time.sleep(0.1)
     return "RUNNING"
+
+
+def test_a_prefix_listing_reads_only_the_keys_under_it_and_answers_as_moto_does(
+    aws, monkeypatch
+) -> None:
+    # Given a bucket of 600 keys in two batches' folders (nested files, an overwritten and a
+    # deleted key among them), and listings as the handlers ask them
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="listed")
+    for batch in ("b1", "b2"):
+        for n in range(300):
+            key = f"{batch}/j{n:03d}/mask.png" if n % 50 == 7 else f"{batch}/j{n:03d}.json"
+            s3.put_object(Bucket="listed", Key=key, Body=b"{}")
+    s3.put_object(Bucket="listed", Key="b2/j010.json", Body=b"[]")
+    s3.delete_object(Bucket="listed", Key="b2/j011.json")
+    asks: list[dict[str, Any]] = [
+        {"Prefix": "b2/", "Delimiter": "/", "StartAfter": "b2/j005", "MaxKeys": 20},
+        {"Prefix": "b2/", "Delimiter": "/", "StartAfter": "b2/j290", "MaxKeys": 1000},
+        {"Prefix": "b1/j05", "MaxKeys": 1000},
+        {"Prefix": "b3/"},
+        {"MaxKeys": 5},
+    ]
+
+    def answers() -> list[object]:
+        listed = [s3.list_objects_v2(Bucket="listed", **ask) for ask in asks]
+        listed.append(s3.list_objects(Bucket="listed", Prefix="b1/", Marker="b1/j100", MaxKeys=7))
+        return [
+            (a.get("Contents", []), a.get("CommonPrefixes", []), a.get("IsTruncated"))
+            for a in listed
+        ]
+
+    untuned = answers()
+    reads: list[str] = []
+    store = type(s3_backends[ACCOUNT]["aws"].buckets["listed"].keys)
+    original = store.__getitem__
+
+    def counted(self: Any, key: str) -> Any:
+        reads.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(store, "__getitem__", counted)
+    tuning = EmulatorTuning()
+    tuning.install()
+    try:
+        # When the same listings are asked with the tuning installed
+        tuned = answers()
+        reads.clear()
+        s3.list_objects_v2(Bucket="listed", Prefix="b2/", Delimiter="/", MaxKeys=1000)
+    finally:
+        tuning.uninstall()
+    # Then the answers are moto's own, and a listing of one batch reads only that batch's keys
+    assert tuned == untuned
+    assert len(reads) == 299
+    assert all(key.startswith("b2/") for key in reads)
