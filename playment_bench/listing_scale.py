@@ -35,6 +35,7 @@ from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.report import MAX_PAGES_PER_STEP
 from playment_exporter.result_store import ResultStore
 from playment_exporter.run_records import RunRecords
+from playment_exporter.storage_s3 import S3Storage
 
 API_KEY = "listing-bench-key"
 BUCKET = "listing-bench"
@@ -102,8 +103,8 @@ def _list_export(
 ) -> list[tuple[Any, float, float]]:
     """Every listing step of one export: (summary, seconds, peak MiB or 0)."""
     client = PlaymentClient(api_url, API_KEY, pool_size=2)
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, execution)
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), execution)
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": list(batch_ids)})
     started_at = datetime.now(UTC)
     cursor: ListingCursor | None = None

@@ -8,6 +8,7 @@ from playment_exporter.export_request import ExportRequest
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 _FLAG_OF_FIELD = {"project_id": "--project-id", "batch_id": "--batch-id", "batch_ids": "--batch-id"}
 
 

@@ -15,11 +15,21 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+from playment_cli.export_flags import EXIT_INTERRUPTED, EXIT_TERMINATED
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stopped like Ctrl-C, but the process ends with 143, not 130."""
+
+
+def exit_status_of(interrupt: KeyboardInterrupt) -> int:
+    return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 @contextmanager

@@ -1,7 +1,9 @@
-"""``demo`` and ``run``: the export on this machine, on the local engine.
+"""``demo`` and ``run``: the export on this machine.
 
-The real state machine runs on moto's Step Functions engine with the real handlers
-(``playment_local.engine``); the results land in ``--out``.
+By default the domain's steps run directly in this process (``direct_export``), into the
+folder ``--out`` (or, opted into, a bucket: ``--out s3://...``). ``--engine state-machine``
+runs the real state machine on moto's Step Functions engine with the real handlers
+(``playment_local.engine``) instead, for anyone who wants to watch it offline.
 """
 
 import argparse
@@ -10,11 +12,12 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
+from playment_cli.direct_export import export_directly, output_target
 from playment_cli.export_flags import (
     EXIT_INCOMPLETE,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,
     add_export_arguments,
@@ -23,12 +26,16 @@ from playment_cli.export_flags import (
     request_from_flags,
 )
 from playment_cli.export_summary import print_export_summary
+from playment_cli.interrupts import exit_status_of
+from playment_cli.local_driver import DriverSettings
 from playment_cli.pages_bar import pages_bar
 from playment_execution import ExecutionResult, new_execution_name
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.playment_client import DEFAULT_API_URL
-from playment_local.engine import LocalEngine
 from playment_simulator import FaultPlan, Simulator, sample_catalog
+
+if TYPE_CHECKING:
+    from playment_local.engine import LocalEngine
 
 KEY_VARIABLE = "PLAYMENT_API_KEY"
 # Pages at once, and jobs at once per page, on this machine. The deployed stack's defaults
@@ -38,6 +45,7 @@ KEY_VARIABLE = "PLAYMENT_API_KEY"
 # through the emulated S3).
 LOCAL_MAX_CONCURRENCY = 8
 LOCAL_PAGE_WORKERS = 4
+DIRECT, STATE_MACHINE = "direct", "state-machine"
 
 
 def add_demo_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -48,7 +56,7 @@ def add_demo_command(commands: "argparse._SubParsersAction[argparse.ArgumentPars
         "jobs not completed, a few injected faults), run the export on the local engine, "
         "and write the results to --out.",
     )
-    demo.add_argument("--out", type=Path, default=Path("exports"), help="default: ./exports")
+    demo.add_argument("--out", default="exports", help="default: ./exports")
     _add_tuning(demo)
     demo.set_defaults(handler=_demo)
 
@@ -67,7 +75,12 @@ def add_run_command(commands: "argparse._SubParsersAction[argparse.ArgumentParse
         "--api-url", default=DEFAULT_API_URL, help=f"the API's base URL (default {DEFAULT_API_URL})"
     )
     add_export_arguments(run)
-    run.add_argument("--out", type=Path, required=True, help="folder to write results into")
+    run.add_argument(
+        "--out",
+        required=True,
+        help="folder to write results into; or s3://bucket/prefix to write into a bucket "
+        "with your own AWS credentials (the deployed layout, no stack needed)",
+    )
     _add_tuning(run)
     run.set_defaults(handler=_run)
 
@@ -88,6 +101,13 @@ def _add_tuning(parser: argparse.ArgumentParser) -> None:
         "on a deployed stack)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the handlers' logs")
+    parser.add_argument(
+        "--engine",
+        choices=(DIRECT, STATE_MACHINE),
+        default=DIRECT,
+        help="direct (default): run the export's steps in this process; state-machine: run "
+        "the real Step Functions definition on a local emulator (moto), to watch it offline",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -112,7 +132,30 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace, api_url: str, api_key: str, request: ExportRequest) -> int:
     parameters = _parameters(args)
-    out: Path = args.out
+    target = output_target(args.out)
+    if args.engine == DIRECT:
+        settings = DriverSettings(
+            max_concurrency=int(parameters["MapMaxConcurrency"]),
+            page_workers=int(parameters["PageWorkers"]),
+            results_prefix=target.prefix,
+        )
+        return export_directly(target, api_url, api_key, request, settings)
+    if target.folder is None:
+        raise UsageError("--out: the state-machine engine writes into a folder only")
+    return _export_on_engine(args, target.folder, parameters, (api_url, api_key), request)
+
+
+def _export_on_engine(
+    args: argparse.Namespace,
+    out: Path,
+    parameters: dict[str, str],
+    api: tuple[str, str],
+    request: ExportRequest,
+) -> int:
+    """The real state machine on moto, the results kept in ``out``."""
+    api_url, api_key = api
+    from playment_local.engine import LocalEngine  # moto: imported only for this engine
+
     started = time.monotonic()
     name = new_execution_name()
     log_file = out / "_exports" / name / "engine.log"
@@ -129,8 +172,8 @@ def _export(args: argparse.Namespace, api_url: str, api_key: str, request: Expor
         engine.start_export(execution_input(request), name)
         try:
             result = _follow(engine, name)
-        except KeyboardInterrupt:
-            return _interrupted(engine, out)
+        except KeyboardInterrupt as interrupt:
+            _interrupted(engine, out, interrupt)
         engine.copy_to(out, f"_exports/{name}/")
         written = engine.results_written
     places = [("files in output", f"{out}/ ({written} new or rewritten)")]
@@ -142,7 +185,7 @@ def _export(args: argparse.Namespace, api_url: str, api_key: str, request: Expor
     return EXIT_OK if result.succeeded else EXIT_INCOMPLETE
 
 
-def _interrupted(engine: LocalEngine, out: Path) -> int:
+def _interrupted(engine: "LocalEngine", out: Path, interrupt: KeyboardInterrupt) -> NoReturn:
     """Ctrl-C or SIGTERM: stop writing into OUT and leave at once.
 
     Every file in OUT is whole (each appears by a rename); what the pages were still fetching
@@ -157,10 +200,10 @@ def _interrupted(engine: LocalEngine, out: Path) -> int:
         flush=True,
     )
     sys.stdout.flush()
-    os._exit(EXIT_INTERRUPTED)
+    os._exit(exit_status_of(interrupt))
 
 
-def _follow(engine: LocalEngine, name: str) -> ExecutionResult:
+def _follow(engine: "LocalEngine", name: str) -> ExecutionResult:
     """Wait for the execution; a progress bar on stderr when it is a terminal."""
     with pages_bar() as update:
         while update is not None and not engine.poll(name, pause_s=0.2):

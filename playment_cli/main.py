@@ -8,8 +8,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from playment_cli.export_flags import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
-from playment_cli.interrupts import interrupt_on_signals
+from playment_cli.export_flags import EXIT_USAGE, UsageError
+from playment_cli.interrupts import exit_status_of, interrupt_on_signals
 from playment_cli.local_commands import add_demo_command, add_run_command
 from playment_cli.stack_commands import add_start_command, add_status_command
 from playment_simulator.command import add_simulator_arguments, serve
@@ -64,9 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"playment-export: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         print("playment-export: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exit_status_of(interrupt)
     return status
 
 

@@ -163,10 +163,10 @@ def test_a_failing_task_is_one_line_and_its_detail_is_in_the_log(start_simulator
     assert "Traceback" not in text
     # And the summary names no report (none was written) but the log, which holds the trace
     assert "report.json" not in text
-    (log,) = out.glob("_exports/*/engine.log")
+    (log,) = out.glob("_exports/*/run.log")
     assert "Traceback" in log.read_text()
     assert (
-        str(log) in text.replace("\n", "").replace(" ", "").replace("│", "") or "engine.log" in text
+        str(log) in text.replace("\n", "").replace(" ", "").replace("│", "") or "run.log" in text
     )
 
 
@@ -208,8 +208,9 @@ def test_an_interrupted_run_leaves_only_whole_files_and_the_next_run_finishes(
         time.sleep(0.02)
     process.send_signal(stop)
     stdout, stderr = process.communicate(timeout=60)
-    # Then it exits 130, says what it left, and every file in OUT is whole and byte-identical
-    assert process.returncode == 130, stdout + stderr
+    # Then it exits 130 for SIGINT, 143 for SIGTERM (128 + the signal), says what it left,
+    # and every file in OUT is whole and byte-identical
+    assert process.returncode == 128 + stop, stdout + stderr
     assert "interrupted" in stderr
     first = assert_every_file_whole(catalog, out, "big-batch")
     assert 20 <= len(first) < 400

@@ -18,6 +18,7 @@ from moto.s3.models import S3Backend, s3_backends
 
 from playment_exporter.errors import AlreadyExported
 from playment_exporter.result_store import ResultStore
+from playment_exporter.storage_s3 import S3Storage
 from playment_local import map_iteration, moto_tuning
 from playment_local.map_iteration import IterativeMapWorkers
 from playment_local.moto_tuning import EmulatorTuning
@@ -100,7 +101,7 @@ def test_a_deleted_object_is_dropped_from_staging_and_never_published(folder_s3)
 def test_a_multipart_result_streams_into_staging_with_s3s_checks(folder_s3) -> None:
     # Given a result over the multipart threshold, written create-only by the real ResultStore
     folder, s3 = folder_s3
-    store = ResultStore(s3, "results-bucket", workers=2)
+    store = ResultStore(S3Storage(s3, "results-bucket", workers=2))
     body = bytes(range(256)) * (40 * MiB // 256)
     import io
 

@@ -217,7 +217,7 @@ def _finish(
         },
     )
     failed = totals["failed"]
-    location = f"s3://{records.bucket}/{records.report_key}"
+    location = records.uri(records.report_key)
     if failed:
         cause = f"{failed} of {totals['jobs']} jobs failed; the report lists each: {location}"
     else:

@@ -115,6 +115,10 @@ class Storage(Protocol):
         """Remove the object (none there is no error); ``StorageError`` when refused."""
         ...
 
+    def close(self) -> None:
+        """Write nothing more, and let go of what the adapter holds (threads, staged files)."""
+        ...
+
 
 def read_all(storage: Storage, key: str) -> bytes:
     """A small object's bytes (run records: a page's outcomes, a manifest)."""

@@ -109,6 +109,11 @@ class S3Storage:
             self._put_small(key, data, create_only=create_only, extra=extra)
             return
         extra = {"ContentType": content_type} | ({"Metadata": metadata} if metadata else {})
+        if size_hint is None and _seekable(body):
+            size_hint = _remaining(body)
+            if size_hint < self._config.multipart_threshold:
+                self._put_small(key, body.read(), create_only=create_only, extra=extra)
+                return
         if size_hint is not None and size_hint < self._config.multipart_threshold:
             data = body.read()  # every check the body makes runs before the request is sent
             self._put_small(key, data, create_only=create_only, extra=extra)
@@ -255,6 +260,18 @@ def _region_of(location_constraint: str | None) -> str:
     return location_constraint
 
 
+def _seekable(body: Readable) -> bool:
+    seekable = getattr(body, "seekable", None)
+    return bool(seekable()) if callable(seekable) else False
+
+
+def _remaining(body: Any) -> int:
+    start = body.tell()
+    end = body.seek(0, 2)
+    body.seek(start)
+    return int(end - start)
+
+
 def s3_error_code(error: ClientError) -> str:
     """S3's code for the failure (``AccessDenied``, ``PreconditionFailed``...)."""
     return str(error.response.get("Error", {}).get("Code", ""))
@@ -276,4 +293,4 @@ def _as_storage_errors(key: str) -> Iterator[None]:
             ) from None
         if code in NOT_FOUND:
             raise MissingObject(key, f"s3_{code}") from None
-        raise StorageError(f"s3_{code}", f"S3 refused {key}") from None
+        raise StorageError(f"s3_{code}", f"S3 refused {error.operation_name} of {key}") from None
