@@ -165,9 +165,7 @@ def test_a_failing_task_is_one_line_and_its_detail_is_in_the_log(start_simulator
     assert "report.json" not in text
     (log,) = out.glob("_exports/*/run.log")
     assert "Traceback" in log.read_text()
-    assert (
-        str(log) in text.replace("\n", "").replace(" ", "").replace("│", "") or "run.log" in text
-    )
+    assert str(log) in text.replace("\n", "").replace(" ", "").replace("│", "") or "run.log" in text
 
 
 def slow_catalog(jobs: int) -> Catalog:
