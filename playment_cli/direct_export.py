@@ -68,10 +68,9 @@ def open_storage(target: OutputTarget, workers: int) -> Storage:
 
     from playment_exporter.storage_s3 import S3Storage
 
+    # The user's own configuration, as the AWS CLI reads it (profile, region, endpoint).
     client = boto3.session.Session().client(
-        "s3",
-        config=Config(max_pool_connections=workers + 4, retries={"mode": "standard"}),
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None,
+        "s3", config=Config(max_pool_connections=workers + 4, retries={"mode": "standard"})
     )
     return S3Storage(client, target.bucket, workers=workers)
 
