@@ -164,19 +164,17 @@ def _export_on_engine(
         api_key=api_key,
         parameters=parameters,
         log_level="INFO" if args.verbose else "WARNING",
-        out=out,
         log_file=log_file,
     ) as engine:
-        if not request.overwrite:
-            engine.add_existing_results(None if request.all_batches else list(request.batch_ids))
         engine.start_export(execution_input(request), name)
         try:
             result = _follow(engine, name)
         except KeyboardInterrupt as interrupt:
-            _interrupted(engine, out, interrupt)
-        engine.copy_to(out, f"_exports/{name}/")
-        written = engine.results_written
-    places = [("files in output", f"{out}/ ({written} new or rewritten)")]
+            _interrupted(out, interrupt)
+        # The emulated bucket starts empty: a re-run fetches everything again, and what it
+        # wrote is copied into OUT at the end, each file by a rename.
+        written = engine.copy_to(out, "")
+    places = [("files in output", f"{out}/ ({written} written)")]
     if result.report is not None:
         places.append(("report", str(out / "_exports" / name / "report.json")))
     if not result.succeeded:
@@ -185,17 +183,11 @@ def _export_on_engine(
     return EXIT_OK if result.succeeded else EXIT_INCOMPLETE
 
 
-def _interrupted(engine: "LocalEngine", out: Path, interrupt: KeyboardInterrupt) -> NoReturn:
-    """Ctrl-C or SIGTERM: stop writing into OUT and leave at once.
-
-    Every file in OUT is whole (each appears by a rename); what the pages were still fetching
-    is dropped. The pages' worker threads cannot be cancelled mid-request, so the process
-    ends with ``os._exit`` rather than waiting for them.
-    """
-    engine.stop_publishing()
+def _interrupted(out: Path, interrupt: KeyboardInterrupt) -> NoReturn:
+    """Ctrl-C or SIGTERM: leave at once. Nothing was copied into OUT yet; the pages' worker
+    threads cannot be cancelled mid-request, so the process ends with ``os._exit``."""
     print(
-        f"\ninterrupted: {engine.results_written} results written to {out}/, each whole; "
-        "run the same command again to export the rest",
+        f"\ninterrupted: nothing of this run was copied into {out}/; run the command again",
         file=sys.stderr,
         flush=True,
     )

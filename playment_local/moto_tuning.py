@@ -17,6 +17,10 @@ Found with py-spy and tracemalloc on 2,000-job and 300 MB runs; each is undone o
   request and response bodies have gone through (the engine freezes its start-up objects, so
   a full collection walks only what the run made since).
 
+Why no public API serves: moto has no setting for any of the three (its URL module, backend
+lookup and request handling are internal), and each costs the e2e suite and ``make scale``
+minutes or gigabytes.
+
 All three are private names: ``tests/integration/test_lambda_dispatch.py`` checks they are
 where this module expects them.
 """

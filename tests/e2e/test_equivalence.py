@@ -87,14 +87,15 @@ def on_the_state_machine(
         api_url=api_url,
         api_key=API_KEY,
         parameters=parameters,
-        out=out,
         log_file=out / RECORDS / "engine.log",
         translated_template=translated_template,
     ) as engine:
         for overwrite in (False, True):
             name = engine.start_export(execution_input(request(overwrite=overwrite)))
             results.append(engine.wait(name))
-            engine.copy_to(out, f"{RECORDS}/{name}/")
+        engine.copy_to(
+            out, ""
+        )  # the emulated bucket, into the folder the driver's is compared with
     return results
 
 
