@@ -65,6 +65,9 @@ class PlaymentClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
+        # No credentials from ~/.netrc: the key goes to the API host only, the signed URL gets
+        # none; and requests would otherwise look for that file on every request.
+        self._session.auth = _no_credentials
 
     def __repr__(self) -> str:  # never show the key
         return f"PlaymentClient(api_url={self._api_url!r})"
@@ -251,3 +254,8 @@ def _connection_failure(error: requests.RequestException, url: str) -> Transient
     # Name the host, never the full URL: a signed URL's query is a credential.
     host = urlsplit(url).netloc
     return TransientError("connection_error", f"{type(error).__name__} talking to {host}")
+
+
+def _no_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An auth that adds nothing: set on the session, it keeps ``.netrc``'s out."""
+    return request

@@ -15,10 +15,10 @@ reads as written by no execution.
 """
 
 import errno
+import itertools
 import os
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +52,8 @@ class FolderStorage:
         self._open = True
         self._writers = 0
         self._lock = threading.Condition()
+        self._names = itertools.count()  # staged files' names: unique in this process
+        self._folders: set[Path] = set()  # made already: no mkdir per write
 
     @property
     def bucket(self) -> str:
@@ -89,20 +91,21 @@ class FolderStorage:
                     "folder_stopping", f"the run is stopping: {key} not written", where=WHERE
                 )
             self._writers += 1
-        staged = self.staging / uuid.uuid4().hex
+        staged = self.staging / f"{os.getpid()}-{next(self._names)}"
         try:
-            self.staging.mkdir(parents=True, exist_ok=True)
+            self._make_folder(self.staging)
             with staged.open("xb") as file:
                 _copy(body, file)
             if metadata and _HAS_XATTR:
                 _set_metadata(staged, metadata)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._make_folder(target.parent)
+            # Checked, not held, while the file is placed: a stop waits for this write anyway.
+            if not self._open:
+                raise StorageError(
+                    "folder_stopping", f"the run is stopping: {key} not written", where=WHERE
+                )
+            self._place(staged, target, key, create_only=create_only)
             with self._lock:
-                if not self._open:
-                    raise StorageError(
-                        "folder_stopping", f"the run is stopping: {key} not written", where=WHERE
-                    )
-                self._place(staged, target, key, create_only=create_only)
                 self.written += 1
         except OSError as error:
             raise _storage_error(error, key) from None
@@ -111,6 +114,11 @@ class FolderStorage:
             with self._lock:
                 self._writers -= 1
                 self._lock.notify_all()
+
+    def _make_folder(self, folder: Path) -> None:
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
 
     @staticmethod
     def _place(staged: Path, target: Path, key: str, *, create_only: bool) -> None:
@@ -228,6 +236,7 @@ class FolderStorage:
     def clear_staging(self) -> None:
         """Remove what a stopped or killed run left staged."""
         shutil.rmtree(self.staging, ignore_errors=True)
+        self._folders.discard(self.staging)
 
 
 def _copy(body: Readable | bytes, file: IO[bytes]) -> None:
