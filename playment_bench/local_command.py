@@ -67,7 +67,8 @@ TARGET_SPEEDUP = {400: 20.0}  # over the reference script's way
 CONCURRENT_JOBS = 2_000
 TARGET_OVER_CONCURRENT = 1.5  # over the script made concurrent, each at its defaults
 TARGET_BOUND_SHARE = 0.90  # of the latency bound, at the command's own requests in flight
-IN_FLIGHT = 8 * 4  # the command's defaults: 8 pages at once, 4 jobs each
+SAME_IN_FLIGHT = ("--max-concurrency", "8", "--page-workers", "4")  # 32, as the script's pool
+IN_FLIGHT = 8 * 4
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class SpeedFigure:
     reference_s: float
     reference_extrapolated: bool
     concurrent_s: float | None = None  # the script made concurrent, same batch, measured
+    same_in_flight_s: float | None = None  # `run` at the script's 32 requests in flight
 
     @property
     def speedup(self) -> float:
@@ -116,7 +118,8 @@ class SpeedFigure:
 
     @property
     def bound_share(self) -> float:
-        return self.bound_s / self.run_s
+        """Of the bound at ``IN_FLIGHT``, measured by the run at that many in flight."""
+        return self.bound_s / (self.same_in_flight_s or self.run_s)
 
 
 @dataclass(frozen=True)
@@ -192,12 +195,14 @@ def _requests_seen(simulator: SimulatorProcess) -> int:
     return sum(simulator.stats()["requests"].values())
 
 
-def run_command(simulator: SimulatorProcess, batch_id: str, out: Path, home: Path) -> RunFigure:
+def run_command(
+    simulator: SimulatorProcess, batch_id: str, out: Path, home: Path, *options: str
+) -> RunFigure:
     """Launch ``playment-export run`` for one batch into ``out``; watch it until it exits."""
     simulator.reset()
     command = [
         str(COMMAND), "run", "--api-url", simulator.api_url, "--project-id", PROJECT,
-        "--batch-id", batch_id, "--out", str(out),
+        "--batch-id", batch_id, "--out", str(out), *options,
     ]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile() as output:
@@ -308,6 +313,10 @@ def measure_speed(runs: int = RUNS) -> tuple[list[SpeedFigure], ReferenceFigure,
                 with _folders() as (home, out):
                     figure = run_command(simulator, f"s{jobs}", out, home)
                 samples[jobs].append(_check(figure, jobs, f"{jobs} jobs"))
+        with _folders() as (home, out):
+            batch = f"s{CONCURRENT_JOBS}"
+            same = run_command(simulator, batch, out, home, *SAME_IN_FLIGHT)
+            _check(same, CONCURRENT_JOBS, f"{CONCURRENT_JOBS} jobs at {IN_FLIGHT} in flight")
         reference = _reference(simulator)
         concurrent = _concurrent(simulator, CONCURRENT_JOBS)
     figures = []
@@ -322,6 +331,7 @@ def measure_speed(runs: int = RUNS) -> tuple[list[SpeedFigure], ReferenceFigure,
                 reference.estimate(jobs),
                 reference_extrapolated=jobs != reference.jobs,
                 concurrent_s=concurrent if jobs == CONCURRENT_JOBS else None,
+                same_in_flight_s=same.seconds if jobs == CONCURRENT_JOBS else None,
             )
         )
     startups = [f.first_request_s for f in samples[SPEED_JOBS[0]] if f.first_request_s is not None]
@@ -407,7 +417,8 @@ def verdicts(figures: LocalCommandFigures) -> list[tuple[str, str, bool]]:
                 (
                     f"latency bound {speed.jobs}",
                     f"{speed.bound_share:.0%} of the bound at {IN_FLIGHT} in flight "
-                    f"({speed.bound_s:.1f} s), target at least {TARGET_BOUND_SHARE:.0%}",
+                    f"({speed.bound_s:.1f} s; `run` took {speed.same_in_flight_s or 0:.1f} s "
+                    f"there), target at least {TARGET_BOUND_SHARE:.0%}",
                     speed.bound_share >= TARGET_BOUND_SHARE,
                 )
             )
