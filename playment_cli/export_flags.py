@@ -6,14 +6,17 @@ import argparse
 from playment_exporter.errors import InvalidInput
 from playment_exporter.export_request import ExportRequest
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
-EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2  # and 128 + the signal: ``interrupts``
 _FLAG_OF_FIELD = {"project_id": "--project-id", "batch_id": "--batch-id", "batch_ids": "--batch-id"}
 
 
 class UsageError(Exception):
-    """Bad input or configuration, found before any request: exit 2."""
+    """Bad input or configuration, found before anything is exported: exit 2."""
+
+
+class RunFailed(Exception):
+    """The run cannot go on for a reason that is not the input's (Playment keeps failing):
+    one line, exit 1."""
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:

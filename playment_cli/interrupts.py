@@ -3,9 +3,11 @@
 Python turns SIGINT into ``KeyboardInterrupt`` only if SIGINT was not ignored when the process
 started (a background job of a non-interactive shell inherits it ignored), and SIGTERM
 (``kill``, a CI runner's timeout, ``docker stop``) ends the process at once, before a
-command can leave its output whole. Inside ``interrupt_on_signals`` both raise
-``KeyboardInterrupt`` in the main thread, which each command already handles: ``run`` and
+command can leave its output whole. Inside ``interrupt_on_signals`` both raise ``Stopped`` (a
+``KeyboardInterrupt``) in the main thread, which each command already handles: ``run`` and
 ``demo`` stop writing into the output folder and say what is there, ``start`` stops following.
+The exit status then says which signal it was, as a shell reports a process it ended: 130
+for SIGINT, 143 for SIGTERM.
 """
 
 import signal
@@ -15,27 +17,35 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from playment_cli.export_flags import EXIT_INTERRUPTED, EXIT_TERMINATED
-
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM: stopped like Ctrl-C, but the process ends with 143, not 130."""
+class Stopped(KeyboardInterrupt):
+    """One of ``STOP_SIGNALS`` arrived."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
-def exit_status_of(interrupt: KeyboardInterrupt) -> int:
-    return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
+def exit_status_of(stop: KeyboardInterrupt) -> int:
+    """128 + the signal's number: 130 for Ctrl-C (or a plain ``KeyboardInterrupt``), 143 for
+    SIGTERM."""
+    return 128 + (stop.signum if isinstance(stop, Stopped) else signal.SIGINT)
+
+
+def signal_name(stop: KeyboardInterrupt) -> str:
+    return signal.Signals(stop.signum).name if isinstance(stop, Stopped) else "SIGINT"
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+    raise Stopped(signum)
 
 
 @contextmanager
 def interrupt_on_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM raise ``KeyboardInterrupt`` inside the block (in the main thread;
-    elsewhere, where Python cannot install handlers, the block runs as it is)."""
+    """SIGINT and SIGTERM raise ``Stopped`` inside the block (in the main thread; elsewhere,
+    where Python cannot install handlers, the block runs as it is)."""
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is not threading.main_thread():
         yield

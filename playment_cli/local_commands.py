@@ -4,6 +4,11 @@ By default the domain's steps run directly in this process (``direct_export``), 
 folder ``--out`` (or, opted into, a bucket: ``--out s3://...``). ``--engine state-machine``
 runs the real state machine on moto's Step Functions engine with the real handlers
 (``playment_local.engine``) instead, for anyone who wants to watch it offline.
+
+What a run checks before it starts, in order, each a line and exit 2 with nothing written:
+the flags, the key in ``PLAYMENT_API_KEY``, ``--out`` (``output_folder``), then the API with
+one request (``api_check``). Once it runs, it stops on Ctrl-C or SIGTERM (exit 130 or 143) or
+on a full disk (exit 1) with every file in OUT whole.
 """
 
 import argparse
@@ -11,11 +16,11 @@ import os
 import secrets
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
-from playment_cli.direct_export import export_directly, output_target
+from playment_cli.api_check import KEY_VARIABLE, check_api, refused_key_line
+from playment_cli.direct_export import OutputTarget, export_directly, output_target
 from playment_cli.export_flags import (
     EXIT_INCOMPLETE,
     EXIT_OK,
@@ -26,10 +31,14 @@ from playment_cli.export_flags import (
     request_from_flags,
 )
 from playment_cli.export_summary import print_export_summary
-from playment_cli.interrupts import exit_status_of
+from playment_cli.help_format import HelpFormatter
+from playment_cli.interrupts import exit_status_of, signal_name
 from playment_cli.local_driver import DriverSettings
-from playment_cli.pages_bar import pages_bar
+from playment_cli.output_folder import RECORDS, OutputFolder
+from playment_cli.progress import export_progress
+from playment_cli.run_log import RunLog
 from playment_execution import ExecutionResult, new_execution_name
+from playment_exporter.api_models import ProjectDetails
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.playment_client import DEFAULT_API_URL
 from playment_simulator import FaultPlan, Simulator, sample_catalog
@@ -37,7 +46,6 @@ from playment_simulator import FaultPlan, Simulator, sample_catalog
 if TYPE_CHECKING:
     from playment_local.engine import LocalEngine
 
-KEY_VARIABLE = "PLAYMENT_API_KEY"
 # Pages at once, and jobs at once per page, on this machine. The deployed stack's defaults
 # (40 pages of 8) are for 40 Lambda containers; here every page shares one process. 16 pages
 # of 4 (64 jobs in flight; bodies stream to disk, so memory does not grow with it) was the
@@ -46,6 +54,35 @@ KEY_VARIABLE = "PLAYMENT_API_KEY"
 LOCAL_MAX_CONCURRENCY = 16
 LOCAL_PAGE_WORKERS = 4
 DIRECT, STATE_MACHINE = "direct", "state-machine"
+POLL_S = 0.2
+RUN_EPILOG = f"""\
+examples:
+  export {KEY_VARIABLE}=...        # read from the environment, never from the command line
+  playment-export run --project-id my-project --batch-id batch-1 --batch-id batch-2 --out ./exports
+  playment-export run --project-id my-project --all-batches --out ./exports
+  playment-export run --api-url http://127.0.0.1:8080/v1 --project-id demo-project \\
+      --batch-id batch-a --out ./exports     # against `playment-export simulator --port 8080`
+
+Before anything is written, the flags, the key, --out and the API (one request: is it the
+API, does it take the key, does it know the project) are checked. A batch Playment does not
+know is reported as failed, and the other batches are exported. Running the same command
+again into the same OUT fetches only what is not there yet.
+
+exit status: 0 every completed job was exported; 1 some jobs failed or a batch was not found
+(the report names each), the disk filled up, or Playment kept failing: run again to finish;
+2 bad input or configuration, found before anything was written (a flag, {KEY_VARIABLE}
+missing or refused, --out unusable, --api-url unreachable or not the API, an unknown
+project); 130 Ctrl-C, 143 SIGTERM: the results written are whole, run again to finish.
+"""
+
+DEMO_EPILOG = """\
+examples:
+  playment-export demo                      # into ./exports
+  playment-export demo --out /tmp/demo --max-concurrency 2
+
+exit status: 0 the sample was exported; 1 it was not, whole; 2 bad options or --out
+unusable; 130 Ctrl-C, 143 SIGTERM.
+"""
 
 
 def add_demo_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -53,8 +90,10 @@ def add_demo_command(commands: "argparse._SubParsersAction[argparse.ArgumentPars
         "demo",
         help="export a sample project from the built-in simulator",
         description="Start the Playment simulator with a sample project (two batches, some "
-        "jobs not completed, a few injected faults), run the export on the local engine, "
+        "jobs not completed, a few injected faults), run the export on this machine, "
         "and write the results to --out.",
+        epilog=DEMO_EPILOG,
+        formatter_class=HelpFormatter,
     )
     demo.add_argument("--out", default="exports", help="default: ./exports")
     _add_tuning(demo)
@@ -65,11 +104,13 @@ def add_run_command(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     run = commands.add_parser(
         "run",
         help="export batches from a Playment-compatible API",
-        description=f"Export the given batches. The API key is read from ${KEY_VARIABLE} and "
-        "put into the emulated Secrets Manager, where the handlers read it as they do on AWS. "
-        "Results land in OUT/<batch_id>/<job_id>.json, the run's manifest, outcomes and "
-        "report in OUT/_exports/<execution>/. Re-running into the same OUT fetches only what "
-        "is not there yet.",
+        description=f"Export the given batches. The API key is read from ${KEY_VARIABLE}, never "
+        "from the command line. "
+        "Results land in OUT/<batch_id>/<job_id>.json, the run's manifest, outcomes, report "
+        "and log in OUT/_exports/<execution>/. A summary goes to stdout; errors, one line "
+        "each, and progress go to stderr.",
+        epilog=RUN_EPILOG,
+        formatter_class=HelpFormatter,
     )
     run.add_argument(
         "--api-url", default=DEFAULT_API_URL, help=f"the API's base URL (default {DEFAULT_API_URL})"
@@ -100,7 +141,9 @@ def _add_tuning(parser: argparse.ArgumentParser) -> None:
         help=f"jobs fetched at once per page (default {LOCAL_PAGE_WORKERS} on this machine, 8 "
         "on a deployed stack)",
     )
-    parser.add_argument("--verbose", action="store_true", help="show the handlers' logs")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show the handlers' logs (on stderr)"
+    )
     parser.add_argument(
         "--engine",
         choices=(DIRECT, STATE_MACHINE),
@@ -116,89 +159,144 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"set {KEY_VARIABLE} to your Playment API key")
     request = request_from_args(args)
     _check_api_url(args.api_url)
-    return _export(args, args.api_url, api_key, request)
+    parameters = _parameters(args)
+    target = _checked_target(args)
+    details = check_api(args.api_url, api_key, request.project_id)
+    return _export(
+        args,
+        request,
+        parameters=parameters,
+        target=target,
+        api=(args.api_url, api_key),
+        details=details,
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
+    parameters = _parameters(args)
+    target = _checked_target(args)
     api_key = secrets.token_urlsafe(16)
     catalog = sample_catalog()
     project = next(iter(catalog.projects.values()))
     request = request_from_flags(project.id, [batch.id for batch in project.batches])
     faults = FaultPlan(rate=0.02, seed=1)
     with Simulator(catalog, api_key, faults=faults, latency=0.002) as simulator:
-        print(f"Playment simulator on {simulator.api_url} with project {project.id}")
-        return _export(args, simulator.api_url, api_key, request)
+        print(f"Playment simulator on {simulator.api_url} with project {project.id}", flush=True)
+        return _export(
+            args,
+            request,
+            parameters=parameters,
+            target=target,
+            api=(simulator.api_url, api_key),
+        )
 
 
-def _export(args: argparse.Namespace, api_url: str, api_key: str, request: ExportRequest) -> int:
-    parameters = _parameters(args)
-    target = output_target(args.out)
+def _checked_target(args: argparse.Namespace) -> tuple[OutputTarget, OutputFolder | None]:
+    """``--out``, parsed and (a folder) checked before any request."""
+    target = output_target(str(args.out))
+    if target.folder is None:
+        if args.engine != DIRECT:
+            raise UsageError("--out: the state-machine engine writes into a folder only")
+        return target, None
+    return target, OutputFolder.check(target.folder)
+
+
+def _export(
+    args: argparse.Namespace,
+    request: ExportRequest,
+    *,
+    parameters: dict[str, str],
+    target: tuple[OutputTarget, OutputFolder | None],
+    api: tuple[str, str],
+    details: ProjectDetails | None = None,
+) -> int:
+    """``details``: the project's, as the check before the run got them (a direct run uses
+    them for its listing: one details request per run, as on AWS)."""
+    where, folder = target
     if args.engine == DIRECT:
         settings = DriverSettings(
             max_concurrency=int(parameters["MapMaxConcurrency"]),
             page_workers=int(parameters["PageWorkers"]),
-            results_prefix=target.prefix,
+            results_prefix=where.prefix,
         )
-        return export_directly(target, api_url, api_key, request, settings)
-    if target.folder is None:
-        raise UsageError("--out: the state-machine engine writes into a folder only")
-    return _export_on_engine(args, target.folder, parameters, (api_url, api_key), request)
+        return export_directly(
+            where, folder, api, request, settings, verbose=bool(args.verbose), details=details
+        )
+    assert folder is not None  # _checked_target refuses s3:// for this engine
+    try:
+        return _export_on_engine(args, folder, parameters, api, request)
+    finally:
+        folder.tidy()
 
 
 def _export_on_engine(
     args: argparse.Namespace,
-    out: Path,
+    out: OutputFolder,
     parameters: dict[str, str],
     api: tuple[str, str],
     request: ExportRequest,
 ) -> int:
-    """The real state machine on moto, the results kept in ``out``."""
+    """The real state machine on moto; what it wrote is copied into ``out`` at the end."""
     api_url, api_key = api
     from playment_local.engine import LocalEngine  # moto: imported only for this engine
 
     started = time.monotonic()
     name = new_execution_name()
-    log_file = out / "_exports" / name / "engine.log"
-    with LocalEngine(
-        api_url=api_url,
-        api_key=api_key,
-        parameters=parameters,
-        log_level="INFO" if args.verbose else "WARNING",
-        log_file=log_file,
-    ) as engine:
+    records = out.path / RECORDS / name
+    with (
+        RunLog() as log,
+        LocalEngine(
+            api_url=api_url,
+            api_key=api_key,
+            parameters=parameters,
+            log_level="INFO" if args.verbose else "WARNING",
+            log_file=log.path,
+        ) as engine,
+    ):
         engine.start_export(execution_input(request), name)
         try:
             result = _follow(engine, name)
-        except KeyboardInterrupt as interrupt:
-            _interrupted(out, interrupt)
+        except KeyboardInterrupt as stop:
+            _interrupted(out, stop)
         # The emulated bucket starts empty: a re-run fetches everything again, and what it
         # wrote is copied into OUT at the end, each file by a rename.
-        written = engine.copy_to(out, "")
-    places = [("files in output", f"{out}/ ({written} written)")]
+        written = engine.copy_to(out.path, "")
+        log_kept = log.keep_in(records) if written else None
+    places = [("files written", f"{written} to {out.path}/")]
+    report = records / "report.json"
     if result.report is not None:
-        places.append(("report", str(out / "_exports" / name / "report.json")))
-    if not result.succeeded:
-        places.append(("details", str(log_file)))
-    print_export_summary(result, places, time.monotonic() - started)
+        places.append(("report", str(report)))
+    if log_kept is not None and not result.succeeded:
+        places.append(("log", str(log_kept)))
+    print_export_summary(
+        result,
+        places,
+        time.monotonic() - started,
+        report_place=str(report) if result.report is not None else "not written",
+        refused_key=refused_key_line,
+    )
     return EXIT_OK if result.succeeded else EXIT_INCOMPLETE
 
 
-def _interrupted(out: Path, interrupt: KeyboardInterrupt) -> NoReturn:
-    """Ctrl-C or SIGTERM: leave at once. Nothing was copied into OUT yet; the pages' worker
-    threads cannot be cancelled mid-request, so the process ends with ``os._exit``."""
+def _interrupted(out: OutputFolder, stop: KeyboardInterrupt) -> NoReturn:
+    """Ctrl-C or SIGTERM on the state-machine engine: leave at once. Nothing was copied into
+    OUT yet; the pages' worker threads cannot be cancelled mid-request, so the process ends
+    with ``os._exit``."""
     print(
-        f"\ninterrupted: nothing of this run was copied into {out}/; run the command again",
+        f"playment-export: interrupted ({signal_name(stop)}): nothing of this run was copied "
+        f"into {out.path}/; run the same command again",
         file=sys.stderr,
         flush=True,
     )
     sys.stdout.flush()
-    os._exit(exit_status_of(interrupt))
+    out.tidy()
+    os._exit(exit_status_of(stop))
 
 
 def _follow(engine: "LocalEngine", name: str) -> ExecutionResult:
-    """Wait for the execution; a progress bar on stderr when it is a terminal."""
-    with pages_bar() as update:
-        while update is not None and not engine.poll(name, pause_s=0.2):
+    """Wait for the execution, showing its progress on stderr."""
+    with export_progress() as update:
+        while not engine.poll(name, pause_s=POLL_S):
             state = engine.progress
             update(
                 state.pages_total,

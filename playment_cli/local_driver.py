@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from playment_execution import ExecutionResult
+from playment_exporter import list_pages
 from playment_exporter.batch_history import BatchHistory
 from playment_exporter.errors import PlaymentAuthError
 from playment_exporter.export_page import export_and_record_page
 from playment_exporter.export_request import ExportRequest
-from playment_exporter.list_pages import STEP_JOBS, ListingCursor, list_export_pages
+from playment_exporter.list_pages import STEP_JOBS, ListingCursor
 from playment_exporter.outcomes import JobPage, PageOutcome
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.report import ReportProgress, ReportSummary, write_report
@@ -75,18 +76,31 @@ class LocalDriver:
         settings: DriverSettings,
         *,
         on_progress: Callable[[DriverProgress], None] | None = None,
+        check_stop: Callable[[], None] | None = None,
+        log: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
+        """``check_stop`` runs on the calling thread between waits and steps and may raise to
+        end the run (a full disk); ``log`` gets what the handlers would log at ``INFO``."""
         self._client = client
         self._storage = storage
         self._settings = settings
         self._on_progress = on_progress
+        self._check_stop = check_stop or (lambda: None)
+        self._log = log or (lambda message, fields: None)
+        self.store: ResultStore | None = None
         self.progress = DriverProgress()
         self._lock = threading.Lock()
+
+    @property
+    def results_written(self) -> int:
+        """Results this run wrote: each a whole file (or object) in the output."""
+        return self.store.results_written if self.store is not None else 0
 
     def run(self, request: ExportRequest, execution: str) -> ExecutionResult:
         started_at = datetime.now(UTC)
         records = RunRecords(self._storage, execution)
         store = ResultStore(self._storage, self._settings.results_prefix)
+        self.store = store
         history = BatchHistory(self._storage, request.project_id)
         try:
             listing = self._list_and_fetch(request, records, store, history, started_at)
@@ -113,7 +127,7 @@ class LocalDriver:
         try:
             while True:
                 try:
-                    summary = list_export_pages(
+                    summary = list_pages.list_export_pages(
                         self._client,
                         store,
                         records,
@@ -125,7 +139,9 @@ class LocalDriver:
                         history=history,
                     )
                 except Exception as error:
+                    self._check_stop()
                     raise StepFailed(error) from error
+                self._log("listing step done", summary.model_dump(exclude={"cursor"}))
                 self._add_pages(summary.pages)
                 manifest = records.read_manifest(summary.chunk)
                 self._fetch(pages, store, records, request, manifest)
@@ -159,6 +175,7 @@ class LocalDriver:
     def _wait_some(self, running: set["Future[PageOutcome]"]) -> set["Future[PageOutcome]"]:
         while True:
             done, rest = wait(running, timeout=WAIT_S, return_when=FIRST_COMPLETED)
+            self._check_stop()
             if done:
                 return rest
 
@@ -190,8 +207,10 @@ class LocalDriver:
             try:
                 summary = write_report(records, listing, progress, history=history)
             except Exception as error:
+                self._check_stop()
                 raise StepFailed(error) from error
             if summary.progress is None:
+                self._log("report written", summary.model_dump())
                 return summary
             progress = summary.progress
 

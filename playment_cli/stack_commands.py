@@ -17,7 +17,6 @@ from rich.text import Text
 
 from playment_cli.export_flags import (
     EXIT_INCOMPLETE,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
@@ -26,7 +25,9 @@ from playment_cli.export_flags import (
     request_from_args,
 )
 from playment_cli.export_summary import print_export_summary
-from playment_cli.pages_bar import pages_bar
+from playment_cli.help_format import HelpFormatter
+from playment_cli.interrupts import exit_status_of, signal_name
+from playment_cli.progress import export_progress
 from playment_execution import ExecutionResult
 from playment_operator.deployed_stack import (
     DeployedStack,
@@ -50,6 +51,16 @@ _EXIT_USAGE = (
     "2 bad input, a missing stack or output, or an AWS error (no credentials, access "
     "denied): one line on stderr."
 )
+STATUS_EXAMPLES = """\
+examples:
+  playment-export status --stack-name playment-exporter
+  AWS_PROFILE=prod playment-export status --stack-name playment-exporter --region eu-west-1
+"""
+START_EXAMPLES = """\
+examples:
+  playment-export start --stack-name playment-exporter --project-id my-project --batch-id batch-1
+  playment-export start --stack-name playment-exporter --project-id my-project --all-batches
+"""
 
 
 def add_status_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -62,7 +73,8 @@ def add_status_command(commands: "argparse._SubParsersAction[argparse.ArgumentPa
         "while an execution has no report yet. " + _CREDENTIALS + " It also needs "
         "states:ListExecutions and states:DescribeExecution on the state machine, and "
         "s3:GetObject and s3:ListBucket on the results bucket.",
-        epilog="exit status: 0 the list was printed; " + _EXIT_USAGE,
+        epilog=STATUS_EXAMPLES + "\nexit status: 0 the list was printed; " + _EXIT_USAGE,
+        formatter_class=HelpFormatter,
     )
     _add_stack_arguments(status)
     status.add_argument(
@@ -90,10 +102,12 @@ def add_start_command(commands: "argparse._SubParsersAction[argparse.ArgumentPar
         "on the results bucket; with states:GetExecutionHistory, ListMapRuns and DescribeMapRun "
         "the progress comes from the Map runs, without them from the outcome objects in the "
         "bucket (s3:ListBucket).",
-        epilog="exit status: 0 every completed job was exported; 1 some jobs failed "
+        epilog=START_EXAMPLES
+        + "\nexit status: 0 every completed job was exported; 1 some jobs failed "
         "(ExportIncomplete: the report names each) or Playment refused the key "
         "(PlaymentAuthError); " + _EXIT_USAGE + " Bad input is caught before anything is "
-        "started.",
+        "started. 130 Ctrl-C, 143 SIGTERM: the export keeps running on AWS.",
+        formatter_class=HelpFormatter,
     )
     _add_stack_arguments(start)
     add_export_arguments(start)
@@ -197,13 +211,14 @@ def _start(args: argparse.Namespace) -> int:
             f"{error} (execution {name} was started and keeps running; "
             f"see: playment-export status --stack-name {stack.stack_name})"
         ) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print(
-            f"stopped following; execution {name} keeps running on AWS "
+            f"playment-export: interrupted ({signal_name(stop)}): stopped following; "
+            f"execution {name} keeps running on AWS "
             f"(playment-export status --stack-name {stack.stack_name})",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return exit_status_of(stop)
     _print_summary(stack, result, time.monotonic() - began)
     if result.succeeded:
         return EXIT_OK
@@ -211,10 +226,8 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _follow(stack: DeployedStack, name: str) -> ExecutionResult:
-    """Wait for the execution; a progress bar on stderr when it is a terminal."""
-    with pages_bar() as update:
-        if update is None:
-            return stack.follow(name)
+    """Wait for the execution, showing its progress on stderr (``progress``)."""
+    with export_progress() as update:
 
         def show(progress: ExportProgress) -> None:
             # Until the last chunk is listed the totals are so far, and the bar's total grows.
@@ -230,8 +243,9 @@ def _follow(stack: DeployedStack, name: str) -> ExecutionResult:
 
 def _print_summary(stack: DeployedStack, result: ExecutionResult, elapsed: float) -> None:
     report_note = "" if result.report is not None else " (not written)"
+    report = f"s3://{stack.results_bucket}/{stack.report_key(result.name)}"
     places = [
         ("results", f"s3://{stack.results_bucket}/<batch_id>/<job_id>.json"),
-        ("report", f"s3://{stack.results_bucket}/{stack.report_key(result.name)}{report_note}"),
+        ("report", f"{report}{report_note}"),
     ]
-    print_export_summary(result, places, elapsed)
+    print_export_summary(result, places, elapsed, report_place=report)

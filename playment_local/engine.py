@@ -11,7 +11,9 @@ It runs in a sandboxed AWS environment of its own (``aws_sandbox``), whatever th
 shell holds. The bucket lives in moto's memory: the engine is the proof that the deployed
 definition works (the e2e suite, ``make scale``, ``run --engine state-machine``), not the way a
 user's export runs (``playment_cli.local_driver``). Given a log file, moto's and the handlers'
-logs and each failed task's full error go there rather than to the terminal.
+logs, each failed task's full error and the libraries' warnings go there rather than to the
+terminal (at ``INFO``, the handlers' logs go to stderr instead: ``--verbose``). A log that
+cannot be written (a full disk) is dropped quietly: it is never worth stopping a run for.
 """
 
 import gc
@@ -22,9 +24,10 @@ import os
 import sys
 import threading
 import time
+import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -244,7 +247,8 @@ class LocalEngine:
         ]
 
     def copy_to(self, directory: Path, prefix: str) -> int:
-        """Copy the objects under ``prefix`` (the run's records) into ``directory``."""
+        """Copy the objects under ``prefix`` (the run's records) into ``directory``, each
+        whole or not at all."""
         root = directory.resolve()
         count = 0
         for key in self.keys(prefix):
@@ -253,8 +257,12 @@ class LocalEngine:
                 raise ValueError(f"refusing to write {key!r} outside {root}")
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.part")
-            self.s3.download_file(self.bucket, key, str(partial))
-            partial.replace(target)
+            try:
+                self.s3.download_file(self.bucket, key, str(partial))
+                partial.replace(target)
+            except BaseException:  # a full disk, an interruption: no half file left behind
+                partial.unlink(missing_ok=True)
+                raise
             count += 1
         return count
 
@@ -368,12 +376,14 @@ class LocalEngine:
         observability = sys.modules.get("exporter_runtime.observability")
         if observability is not None:
             self._dispatch.after_each = observability.metrics.clear_metrics
+            # The handlers' JSON logs go to the log file too, or to stderr when they are asked
+            # for (INFO: --verbose), never to stdout, where a command prints its results.
+            stream: Any = sys.stderr
             if self._log_file is not None and self._log_level != "INFO":
-                # The handlers' JSON logs go to the log file too; --verbose shows them.
-                handler = observability.logger.registered_handler
-                stream = resources.enter_context(self._log_file.open("a", encoding="utf-8"))
-                previous, handler.stream = handler.stream, stream
-                resources.callback(setattr, handler, "stream", previous)
+                stream = resources.enter_context(_QuietFile(self._log_file))
+            handler = observability.logger.registered_handler
+            previous, handler.stream = handler.stream, stream
+            resources.callback(setattr, handler, "stream", previous)
 
     def _create_role(self) -> str:
         iam = boto3.client("iam", region_name=REGION)
@@ -408,23 +418,57 @@ def _placeholder_zip() -> bytes:
 _log = logging.getLogger("playment_local.engine")
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """A log file that drops what it cannot write (a full disk) instead of printing logging's
+    "--- Logging error ---" and a trace to stderr for every record."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        del record
+
+
+class _QuietFile(io.TextIOWrapper):
+    """The log file as a stream for the handlers' logger: writes that fail are dropped."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path.open("ab"), encoding="utf-8", line_buffering=True)
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except OSError:
+            return 0
+
+    def flush(self) -> None:
+        with suppress(OSError):
+            super().flush()
+
+    def close(self) -> None:
+        with suppress(OSError):
+            super().close()
+
+
 @contextmanager
 def _logs_to(path: Path) -> Iterator[None]:
-    """moto's and the engine's loggers write to ``path`` only, for the block's duration."""
+    """moto's and the engine's loggers, and Python's warnings, write to ``path`` only, for the
+    block's duration."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _QuietFileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    loggers = [logging.getLogger(name) for name in ("moto", "playment_local")]
+    loggers = [logging.getLogger(name) for name in ("moto", "playment_local", "py.warnings")]
     saved = [(logger.propagate, logger.level) for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)
         logger.propagate = False
         logger.setLevel(logging.INFO)
+    capturing = getattr(warnings.showwarning, "__module__", "") == "logging"  # by a caller
+    logging.captureWarnings(True)
     try:
         yield
     finally:
+        logging.captureWarnings(capturing)
         for logger, (propagate, level) in zip(loggers, saved, strict=True):
             logger.removeHandler(handler)
             logger.propagate = propagate
             logger.setLevel(level)
-        handler.close()
+        with suppress(OSError):
+            handler.close()

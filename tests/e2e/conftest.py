@@ -1,9 +1,13 @@
-"""The whole state machine on the local engine, against the simulator on loopback."""
+"""The whole state machine on the local engine, against the simulator on loopback; and the
+installed command, run as a user's shell runs it."""
 
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +15,23 @@ import pytest
 from playment_local.engine import LocalEngine
 from playment_simulator import Catalog, SimBatch, SimJob, SimProject, Simulator
 from tests.conftest import API_KEY
+
+COMMAND = str(Path(sys.executable).with_name("playment-export"))  # the venv's console script
+
+
+def user_shell(home: Path, **extra: str) -> dict[str, str]:
+    """What a newcomer's shell holds: a PATH, a HOME with nothing in it, the key; no AWS_*."""
+    return {"PATH": "/usr/bin:/bin", "HOME": str(home), "PLAYMENT_API_KEY": API_KEY, **extra}
+
+
+def run_command(
+    args: list[str], env: dict[str, str], timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """The installed ``playment-export`` with ``args``, in a process of its own with only
+    ``env`` as its environment; its exit status and output."""
+    return subprocess.run(
+        [COMMAND, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.fixture

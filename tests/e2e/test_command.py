@@ -6,6 +6,7 @@ import json
 import pytest
 
 from playment_cli.main import main
+from playment_exporter import list_pages
 from playment_simulator import (
     Catalog,
     FaultPlan,
@@ -86,9 +87,10 @@ def test_failed_jobs_exit_1_and_the_report_names_them(
     status = main(run_args(simulator, tmp_path, "--batch-id", "batch-a"))
     # Then the command exits 1, says why, and the report in the folder names the job
     assert status == 1
-    out = capsys.readouterr().out
-    assert "ExportIncomplete" in out
-    assert "invalid_json" in out
+    captured = capsys.readouterr()
+    assert "ExportIncomplete" in captured.out
+    assert "invalid_json" in captured.out
+    assert captured.err.splitlines()[-1].startswith("playment-export: error: 1 of 30 jobs failed;")
     (report_path,) = tmp_path.glob("_exports/*/report.json")
     assert json.loads(report_path.read_text())["failed_jobs"]["count"] == 1
     (failed_list,) = report_path.parent.glob("report/failed/*.jsonl")
@@ -97,16 +99,48 @@ def test_failed_jobs_exit_1_and_the_report_names_them(
     assert len(list((tmp_path / "batch-a").glob("*.json"))) == 29
 
 
-def test_a_refused_key_exits_1_and_writes_no_result(
+def test_a_refused_key_exits_2_names_the_variable_and_writes_nothing(
     start_simulator, tmp_path, monkeypatch, capsys
 ) -> None:
     # Given a key the API refuses
     simulator = start_simulator()
     monkeypatch.setenv("PLAYMENT_API_KEY", "refused-key")
-    # When an export runs / Then it exits 1 naming PlaymentAuthError, and no result was written
-    assert main(run_args(simulator, tmp_path, "--batch-id", "batch-a")) == 1
-    assert "PlaymentAuthError" in capsys.readouterr().out
-    assert not (tmp_path / "batch-a").exists()
+    out = tmp_path / "exports"
+    # When an export runs / Then it exits 2 after one request, naming the variable to fix
+    assert main(run_args(simulator, out, "--batch-id", "batch-a")) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "playment-export: error: Playment refused the API key in PLAYMENT_API_KEY "
+        "(HTTP 401, unauthorized): check the key and set it again\n"
+    )
+    assert captured.out == ""
+    assert sum(simulator.stats.requests.values()) == 1
+    # And nothing was written: not even the output folder
+    assert not out.exists()
+
+
+def test_a_step_that_crashes_keeps_its_trace_in_the_log(
+    start_simulator, tmp_path, with_key, monkeypatch, capsys
+) -> None:
+    # Given a listing step that crashes on a bug (no message of Playment's explains it)
+    simulator = start_simulator(sample_catalog(PROJECT, {"batch-a": 10}))
+
+    def crash(*_: object, **__: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(list_pages, "list_export_pages", crash)
+    # When an export runs
+    status = main(run_args(simulator, tmp_path, "--batch-id", "batch-a"))
+    # Then it exits 1 with the error's type and message on one line, no trace on the terminal
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.err.splitlines()[-1] == "playment-export: error: KeyError: 'a bug'"
+    assert "Traceback" not in captured.out + captured.err
+    # And the log kept in OUT holds the trace, and the summary names it
+    (log,) = tmp_path.glob("_exports/*/run.log")
+    assert "Traceback" in log.read_text()
+    assert "KeyError: 'a bug'" in log.read_text()
+    assert str(log) in captured.out
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ environment written in ``user_shell``.
 
 import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,23 +19,9 @@ from pathlib import Path
 import pytest
 
 from playment_simulator import Catalog, SimBatch, SimJob, SimProject, sample_catalog
-from tests.conftest import API_KEY
+from tests.e2e.conftest import COMMAND, run_command, user_shell
 
-COMMAND = str(Path(sys.executable).with_name("playment-export"))
 PROJECT = "demo-project"
-
-
-def user_shell(home: Path, **extra: str) -> dict[str, str]:
-    """What a newcomer's shell holds: a PATH, a HOME with nothing in it, the key; no AWS_*."""
-    return {"PATH": "/usr/bin:/bin", "HOME": str(home), "PLAYMENT_API_KEY": API_KEY, **extra}
-
-
-def run_command(
-    args: list[str], env: dict[str, str], timeout: float = 240
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COMMAND, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 def assert_every_file_whole(catalog: Catalog, out: Path, batch_id: str) -> list[str]:
@@ -144,30 +130,6 @@ def test_run_ignores_a_wrong_aws_configuration_and_reaches_no_aws_endpoint(
     assert trap.connections == 0
 
 
-def test_a_failing_task_is_one_line_and_its_detail_is_in_the_log(start_simulator, tmp_path) -> None:
-    # Given a batch the API does not know, so that ListPages raises
-    simulator = start_simulator(sample_catalog(PROJECT, {"batch-a": 10}))
-    out = tmp_path / "exports"
-    args = ["run", "--api-url", simulator.api_url, "--project-id", PROJECT]
-    # When an export of it runs
-    done = run_command(
-        [*args, "--batch-id", "no-such-batch", "--out", str(out)], user_shell(tmp_path)
-    )
-    # Then it exits 1 with the error's type and message on one line, and no moto internals
-    assert done.returncode == 1, done.stdout + done.stderr
-    text = done.stdout + done.stderr
-    (line,) = [line for line in text.splitlines() if line.startswith("PlaymentApiError: ")]
-    assert "no-such-batch" in line or "not found" in line.lower(), line
-    assert "StateTaskServiceLambda" not in text
-    assert "stackTrace" not in text
-    assert "Traceback" not in text
-    # And the summary names no report (none was written) but the log, which holds the trace
-    assert "report.json" not in text
-    (log,) = out.glob("_exports/*/run.log")
-    assert "Traceback" in log.read_text()
-    assert str(log) in text.replace("\n", "").replace(" ", "").replace("│", "") or "run.log" in text
-
-
 def slow_catalog(jobs: int) -> Catalog:
     return Catalog(
         [
@@ -206,12 +168,21 @@ def test_an_interrupted_run_leaves_only_whole_files_and_the_next_run_finishes(
         time.sleep(0.02)
     process.send_signal(stop)
     stdout, stderr = process.communicate(timeout=60)
-    # Then it exits 130 for SIGINT, 143 for SIGTERM (128 + the signal), says what it left,
-    # and every file in OUT is whole and byte-identical
+    # Then it exits 128 + the signal (130 for SIGINT, 143 for SIGTERM) and says so in one line
     assert process.returncode == 128 + stop, stdout + stderr
-    assert "interrupted" in stderr
+    (said,) = [line for line in stderr.splitlines() if "progress:" not in line]
+    assert said == (
+        f"playment-export: interrupted ({stop.name}): run the same command again to export the rest"
+    )
+    # And every file in OUT is whole and byte-identical, as many as it says it wrote
     first = assert_every_file_whole(catalog, out, "big-batch")
     assert 20 <= len(first) < 400
+    (summary,) = stdout.splitlines()
+    assert re.fullmatch(
+        rf"Export export-\S+ stopped after \d+\.\d s: {len(first)} results written to "
+        rf"{re.escape(str(out))}/, each whole",
+        summary,
+    ), summary
     assert not (out / "_exports" / ".incoming").exists()
     # When the same command runs again
     done = run_command(args, user_shell(tmp_path))

@@ -302,11 +302,11 @@ def test_an_input_the_listing_refuses_is_announced_as_failed_without_a_retry(
 def test_a_listing_that_keeps_failing_is_retried_then_announced_as_failed(
     start_simulator, local_engine
 ) -> None:
-    # Given a batch Playment does not know: every listing step fails with its error
+    # Given a project Playment does not know: every listing step fails with its error
     simulator = start_simulator(sample_catalog(PROJECT, {"batch-a": 10}))
     engine = local_engine(simulator)
     every = subscribe("every", EVERY_OUTCOME)
-    request = {"project_id": PROJECT, "batch_ids": ["batch-a", "no-such-batch"]}
+    request = {"project_id": "no-such-project", "batch_ids": ["batch-a"]}
     # When it is exported
     result = engine.run(request)
     # Then the listing step was tried again, as a crash is, before the execution gave up

@@ -13,7 +13,12 @@ import pytest
 
 from playment_exporter.api_models import BatchPage, ListedJob, ProjectBatch, ProjectDetails
 from playment_exporter.batch_history import BatchHistory, BatchRecord
-from playment_exporter.errors import PlaymentApiError, TransientError
+from playment_exporter.errors import (
+    BATCH_NOT_FOUND,
+    PROJECT_NOT_FOUND,
+    PlaymentApiError,
+    TransientError,
+)
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingCursor, ListingSummary, list_export_pages
 from playment_exporter.playment_client import PlaymentClient
@@ -225,6 +230,59 @@ def test_a_batch_id_that_is_not_safe_is_left_out_and_the_rest_listed(
         )
     ]
     assert summary.jobs_listed == 3
+
+
+def test_a_batch_playment_does_not_know_is_one_failed_entry_and_the_others_are_listed(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given a project with batches b1 and b2, and a request for b1, "nope" and b2
+    simulator = start_simulator(sample_catalog(PROJECT, {"b1": 12, "b2": 8}, 0))
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "unknown-batch")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "nope", "b2"]})
+    # When the export is planned
+    summary = list_export_pages(
+        client, store, records, request, max_concurrency=4, started_at=now()
+    )
+    store.close()
+    client.close()
+    # Then both known batches are in the manifest, whole
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=summary.manifest_key)["Body"].read())
+    assert Counter(page["batch_id"] for page in manifest for _ in page["job_ids"]) == {
+        "b1": 12,
+        "b2": 8,
+    }
+    assert summary.cursor is None
+    # And the unknown one is settled as one failed entry that names it, with no job ID
+    (settled,) = records.read_settled(0)
+    assert settled.batch_id == "nope"
+    (entry,) = settled.outcomes
+    assert (entry.job_id, entry.status, entry.error_code) == ("", "failed", BATCH_NOT_FOUND)
+    assert entry.message == "batch 'nope' not found in project 'p1' (Playment: Batch not found)"
+    # (counted as one, as the report counts it)
+    assert summary.jobs_listed == 21
+
+
+def test_a_project_playment_does_not_know_fails_the_listing_naming_it(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given a request for a batch of a project the API does not know
+    simulator = start_simulator(sample_catalog(PROJECT, {"b1": 3}, 0))
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    request = ExportRequest.from_input({"project_id": "nope", "batch_ids": ["b1", "b2"]})
+    # When the export is planned / Then it fails on the first batch, naming the project
+    with pytest.raises(PlaymentApiError) as raised:
+        list_export_pages(
+            client, store, RunRecords(S3Storage(s3, BUCKET), "x"), request, max_concurrency=4,
+            started_at=now(),
+        )  # fmt: skip
+    store.close()
+    client.close()
+    assert raised.value.code == PROJECT_NOT_FOUND
+    assert "'nope'" in raised.value.message
+    assert simulator.stats.requests["list"] == 1
 
 
 def test_reading_the_project_details_stops_at_the_deadline(

@@ -1,8 +1,18 @@
 """The Playment client against the simulator on loopback."""
 
+import socket
+import time
+
 import pytest
 
-from playment_exporter.errors import PlaymentApiError, PlaymentAuthError
+from playment_exporter.errors import (
+    BATCH_NOT_FOUND,
+    PROJECT_NOT_FOUND,
+    PlaymentApiError,
+    PlaymentAuthError,
+    PlaymentUnreachable,
+    TransientError,
+)
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.retry_policy import RetrySettings
 from playment_simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject
@@ -116,3 +126,115 @@ def test_a_request_error_is_not_retried(start_simulator) -> None:
         client.get_job("p1", "no-such-job")
     assert raised.value.status == 400
     assert simulator.stats.requests["job"] == 1
+
+
+def closed_port() -> int:
+    """A loopback port where nothing listens (bound, then closed)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        return int(listener.getsockname()[1])
+
+
+def test_a_first_contact_where_nothing_listens_fails_at_once_naming_the_url() -> None:
+    # Given a base URL where nothing listens
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    waits: list[float] = []
+    client = PlaymentClient(url, "key", retry=FAST, sleep=waits.append)
+    # When the run's first request is made
+    with pytest.raises(PlaymentUnreachable) as raised:
+        client.first_contact("p1")
+    # Then it fails without a retry, naming the URL and why
+    assert waits == []
+    assert str(raised.value) == f"no Playment API answers at {url}: the connection was refused"
+
+
+def test_later_in_a_run_the_same_refusal_is_retried() -> None:
+    # Given the same URL, once the run has begun (any request but the first contact), and a
+    # retry window of half a second
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    window = RetrySettings(window=0.5, initial_wait=0.05, max_wait=0.1)
+    client = PlaymentClient(f"http://127.0.0.1:{closed_port()}/v1", "key", retry=window,
+                            sleep=sleep)  # fmt: skip
+    # When a job is fetched / Then the refusal is a transient error, retried until the window
+    with pytest.raises(TransientError) as raised:
+        client.get_job("p1", "j-0000")
+    assert raised.value.code == "connection_error"
+    assert len(waits) > 1
+
+
+def test_a_first_contact_over_https_to_a_plain_http_server_fails_at_once(start_simulator) -> None:
+    # Given the simulator (plain HTTP) asked for over https://
+    simulator = start_simulator(catalog_with(SimBatch("b1", jobs("j", 1))))
+    url = simulator.api_url.replace("http://", "https://")
+    waits: list[float] = []
+    client = PlaymentClient(url, simulator.api_key, retry=FAST, sleep=waits.append)
+    # When the run's first request is made / Then it fails at once, saying TLS failed
+    with pytest.raises(PlaymentUnreachable) as raised:
+        client.first_contact("p1")
+    assert waits == []
+    assert raised.value.api_url == url
+    assert "TLS handshake failed" in raised.value.reason
+
+
+def test_a_first_contact_reset_once_is_retried(start_simulator) -> None:
+    # Given an API that resets the first connection for the project's details (a passing fault)
+    faults = FaultPlan(scripted={("details", "p1"): ["reset"]})
+    simulator = start_simulator(catalog_with(SimBatch("b1", jobs("j", 1))), faults=faults)
+    client = PlaymentClient(simulator.api_url, simulator.api_key, retry=FAST)
+    # When the run's first request is made / Then it is tried again and answers
+    assert [batch.id for batch in client.first_contact("p1").batches] == ["b1"]
+    assert simulator.stats.requests["details"] == 2
+
+
+def test_a_base_url_without_its_version_gets_a_hint(start_simulator) -> None:
+    # Given the simulator's URL without /v1
+    simulator = start_simulator(catalog_with(SimBatch("b1", jobs("j", 1))))
+    base = simulator.api_url.removesuffix("/v1")
+    client = PlaymentClient(base, simulator.api_key, retry=FAST)
+    # When the run's first request is made / Then the 404 says the URL probably lacks /v1
+    with pytest.raises(PlaymentApiError) as raised:
+        client.first_contact("p1")
+    assert raised.value.status == 404
+    assert raised.value.message == (
+        f"No route for GET /projects/p1/details; the base URL {base} has no version: try {base}/v1"
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda client: client.first_contact("nope"),
+        lambda client: client.get_project_details("nope"),
+        lambda client: client.list_batch_page("nope", "b1", ""),
+    ],
+)
+def test_an_unknown_project_is_named_as_the_project(start_simulator, call) -> None:
+    # Given a project the API does not know (its listing says "Batch not found")
+    simulator = start_simulator(catalog_with(SimBatch("b1", jobs("j", 1))))
+    client = PlaymentClient(simulator.api_url, simulator.api_key, retry=FAST)
+    # When it is asked for / Then the error names the project, as the project
+    with pytest.raises(PlaymentApiError) as raised:
+        call(client)
+    assert raised.value.code == PROJECT_NOT_FOUND
+    assert raised.value.message == "project 'nope' not found (Playment: Project not found)"
+
+
+def test_an_unknown_batch_of_a_known_project_is_named_as_the_batch(start_simulator) -> None:
+    # Given a project the API knows, without batch "b9"
+    simulator = start_simulator(catalog_with(SimBatch("b1", jobs("j", 1))))
+    client = PlaymentClient(simulator.api_url, simulator.api_key, retry=FAST)
+    # When b9's first page is asked for, twice
+    for _ in range(2):
+        with pytest.raises(PlaymentApiError) as raised:
+            client.list_batch_page("p1", "b9", "")
+        # Then the error names the batch and its project
+        assert raised.value.code == BATCH_NOT_FOUND
+        assert raised.value.message == (
+            "batch 'b9' not found in project 'p1' (Playment: Batch not found)"
+        )
+    # And the project's details were asked once, to tell a batch from a project
+    assert simulator.stats.requests["details"] == 1

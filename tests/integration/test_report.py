@@ -4,17 +4,17 @@ in bounded steps, and how it says the run ended."""
 import json
 import tracemalloc
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from playment_exporter import report as report_module
 from playment_exporter.batch_history import BatchHistory, BatchRecord
+from playment_exporter.errors import BATCH_NOT_FOUND
 from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.report import ReportSummary, write_report
 from playment_exporter.run_records import BatchPlan, RunRecords
-from playment_exporter.storage_folder import FolderStorage
 from playment_exporter.storage_s3 import S3Storage
 from tests.conftest import BUCKET
 
@@ -241,6 +241,36 @@ def test_a_chunk_whose_records_are_gone_is_reported_not_skipped(
     assert (failed["job_id"], failed["error_code"]) == ("chunk-000001", "chunk_unreadable")
 
 
+def test_a_batch_playment_does_not_know_leaves_the_run_incomplete_and_is_named(
+    s3: Any, records: RunRecords
+) -> None:
+    # Given a listing that exported b1's job and found no batch "nope"
+    missing = PageOutcome(
+        project_id="p1",
+        batch_id="nope",
+        page=-1,
+        outcomes=[JobOutcome.failed("", BATCH_NOT_FOUND, "batch 'nope' not found")],
+    )
+    records.write_chunk(0, [page(0, "a")], [missing])
+    records.write_page_outcome(outcome(0, JobOutcome.exported("a", 1)))
+    # When the report is written
+    summary = write_report(records, LISTING)
+    # Then the run is incomplete, and the report and its cause name the batch
+    assert (summary.complete, summary.totals["exported"], summary.totals["failed"]) == (
+        False,
+        1,
+        1,
+    )
+    assert read_report(s3, records)["batches_not_found"] == ["nope"]
+    assert summary.cause.startswith("not found in project p1: batch nope; 1 of 2 failed")
+    (failed,) = job_list(records, "failed")
+    assert (failed["batch_id"], failed["job_id"], failed["error_code"]) == (
+        "nope",
+        "",
+        BATCH_NOT_FOUND,
+    )
+
+
 def test_only_batches_exported_without_a_failure_are_recorded_clean(
     s3: Any, records: RunRecords
 ) -> None:
@@ -294,16 +324,19 @@ def peak_of_one_step(records: RunRecords, listing: dict[str, Any]) -> tuple[int,
 
 
 @pytest.mark.slow
-def test_a_step_over_many_jobs_needing_attention_keeps_its_memory_flat(tmp_path: Path) -> None:
+def test_a_step_over_many_jobs_needing_attention_keeps_its_memory_flat(moto_server: str) -> None:
     # Given two runs whose jobs all need attention (not completed: a project still being
-    # annotated), one of 1 chunk and one of 6 chunks of 5,000 jobs, each read in one step;
-    # their records in a folder, since moto would hold every object written in this
-    # process's memory (2 MB of job lists for the large run), which S3 does not
-    storage = FolderStorage(tmp_path)
+    # annotated), one of 1 chunk and one of 6 chunks of 5,000 jobs, each read in one step,
+    # S3 served by moto_server in a process of its own (so that what moto stores is not
+    # counted as the step's memory)
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    storage = S3Storage(s3, BUCKET)
     small, large = RunRecords(storage, "small"), RunRecords(storage, "large")
     for run, chunks in ((small, 1), (large, 6)):
         run.write_batch_plan(BatchPlan(batch_ids=["b1"]))
         not_completed_chunks(run, chunks, 5_000)
+    write_report(RunRecords(storage, "small"), {**LISTING, "chunks": 1})  # warm: imports
     # When each run's report is written in one step, its peak memory measured
     small_peak, _ = peak_of_one_step(small, {**LISTING, "chunks": 1})
     large_peak, summary = peak_of_one_step(large, {**LISTING, "chunks": 6})

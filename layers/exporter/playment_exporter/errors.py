@@ -15,7 +15,18 @@ class InvalidInput(ValueError):
 
 
 class PlaymentAuthError(Exception):
-    """Playment rejected the API key: every further request would fail the same way."""
+    """Playment rejected the API key: every further request would fail the same way.
+    ``answer`` is what Playment answered (``HTTP 401, unauthorized``), when it did."""
+
+    def __init__(self, message: str, answer: str | None = None) -> None:
+        super().__init__(message)
+        self.answer = answer
+
+
+# Codes of the ``PlaymentApiError`` the client raises when Playment does not know an ID: the
+# project, or a batch of a project it knows (the client asks the project's details to tell).
+PROJECT_NOT_FOUND = "project_not_found"
+BATCH_NOT_FOUND = "batch_not_found"
 
 
 class PlaymentApiError(Exception):
@@ -36,6 +47,18 @@ class TransientError(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+
+
+class PlaymentUnreachable(Exception):
+    """A run's first request found no Playment API at the base URL: the connection was refused,
+    the name does not resolve, TLS failed (``https`` to a plain-HTTP server, or a certificate
+    that does not verify), or nothing answered. Not retried: it is the URL, not a passing
+    fault. The message names the base URL and why."""
+
+    def __init__(self, api_url: str, reason: str) -> None:
+        super().__init__(f"no Playment API answers at {api_url}: {reason}")
+        self.api_url = api_url
+        self.reason = reason
 
 
 class RejectedBody(Exception):

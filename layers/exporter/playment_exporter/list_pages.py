@@ -13,6 +13,11 @@ job this execution has already exported (listed twice across steps, or listed ag
 refused token) is dropped, neither fetched nor counted again: S3 says when each result was
 written (``ResultStore.exported_among``), and one written since the execution started is ours.
 
+A batch Playment does not know (in a project it knows) is settled as one failed entry with
+code ``batch_not_found`` (its job ID empty), and the listing goes on with the other batches:
+they are exported, and the export ends incomplete, naming the batch. A project it does not
+know fails the step: nothing of it can be exported.
+
 The step's deadline covers all of its work. The listing stops at it; so does the "already
 exported" pass that follows, which asks S3 about the step's jobs all at once, sorted (one LIST
 per thousand keys, or per job when the IDs are sparse among the batch's results: settling page
@@ -35,7 +40,7 @@ from pydantic import BaseModel
 
 from playment_exporter.api_models import COMPLETED, ListedJob
 from playment_exporter.batch_history import BatchHistory
-from playment_exporter.errors import InvalidInput, PlaymentApiError
+from playment_exporter.errors import BATCH_NOT_FOUND, InvalidInput, PlaymentApiError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.ids import validate_id
 from playment_exporter.outcomes import JobOutcome, JobPage, PageOutcome, SkipReason
@@ -251,7 +256,8 @@ def _list_chunk(
     first page always, unless jobs were carried in); where the next step resumes."""
     seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step loops
     while cursor.batch_index < len(batch_ids) and chunk.requested < step_jobs:
-        if chunk.requested and deadline is not None and clock() >= deadline:
+        progressed = chunk.requested or chunk.settled_count  # a batch not found is progress too
+        if progressed and deadline is not None and clock() >= deadline:
             break
         batch_id = batch_ids[cursor.batch_index]
         try:
@@ -259,6 +265,10 @@ def _list_chunk(
                 request.project_id, batch_id, cursor.page_token, deadline=deadline
             )
         except PlaymentApiError as error:
+            if error.code == BATCH_NOT_FOUND:
+                chunk.batch(batch_id).not_found(error.message)
+                cursor = cursor.next_batch()
+                continue
             if error.code != REFUSED_TOKEN_CODE or not cursor.page_token:
                 raise
             if cursor.restarts >= MAX_TOKEN_RESTARTS:
@@ -395,6 +405,11 @@ class _BatchPlan:
             self._settle(JobOutcome.skipped(job.id, SkipReason.NOT_COMPLETED))
         else:
             self.candidates.append(job.id)
+
+    def not_found(self, message: str) -> None:
+        """Playment does not know the batch: one failed entry names it (no job to name),
+        counted as the report counts it."""
+        self._settle(JobOutcome.failed("", BATCH_NOT_FOUND, message))
 
     def settle_exported(
         self,

@@ -9,8 +9,15 @@ Rules that matter here and are easy to get wrong:
   (retried by ``retry_policy``), auth (stop everything) or permanent.
 - Pagination ends on a missing, null or empty token or an empty page; a token seen twice is an
   error rather than an endless loop.
+- A run's first request (``first_contact``) tells a wrong base URL from a passing fault: a
+  connection that cannot be made (refused, a name that does not resolve, TLS failing) raises
+  ``PlaymentUnreachable`` at once, where later in a run it is retried like any dropped one.
+- Playment says "not found" for a wrong project and a wrong batch alike; the client asks the
+  project's details to tell the two apart, and names the ID.
 """
 
+import re
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,12 +28,16 @@ import requests
 from pydantic import ValidationError
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from playment_exporter.api_models import ApiError, BatchPage, JobRecord, ProjectDetails
 from playment_exporter.errors import (
+    BATCH_NOT_FOUND,
+    PROJECT_NOT_FOUND,
     PlaymentApiError,
     PlaymentAuthError,
+    PlaymentUnreachable,
     TransientError,
 )
 from playment_exporter.result_body import VerifiedBody
@@ -38,6 +49,20 @@ SERVER_SIDE_CODES = frozenset({"FS_0000", "FS_0008", "api_error"})
 AUTH_CODES = frozenset({"auth-failure", "unauthorized", "unauthorized_request"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_AFTER = Retry()  # only for its Retry-After parser (seconds or an HTTP date)
+# A connection made and then dropped on a run's first request (a reset, a close before any
+# answer) is retried this long before the base URL is called unreachable: an http:// URL to a
+# TLS server looks like that, and so does a passing fault.
+FIRST_CONTACT_S = 5.0
+_VERSIONED_PATH = re.compile(r"/v\d+$")
+
+
+class ConnectionFailure(TransientError):
+    """No answer came: retried, except on a run's first request when the connection could not
+    even be made (``established`` is False: refused, unresolved, TLS failed, timed out)."""
+
+    def __init__(self, host: str, error: requests.RequestException) -> None:
+        super().__init__("connection_error", f"{type(error).__name__} talking to {host}")
+        self.reason, self.established = _why_unanswered(error)
 
 
 class PlaymentClient:
@@ -58,6 +83,8 @@ class PlaymentClient:
             raise PlaymentAuthError("the Playment API key is empty: put the key into the secret")
         self._api_url = api_url.rstrip("/")
         self._api_key = api_key
+        self._known_projects: set[str] = set()  # whose details answered: batch misses are batches
+        self._answered: dict[str, ProjectDetails] = {}  # details given, not yet asked for again
         self._timeout = (connect_timeout, read_timeout)
         self._retry = retry or RetrySettings()
         self._sleep = sleep
@@ -81,9 +108,22 @@ class PlaymentClient:
         self, project_id: str, batch_id: str, token: str, *, deadline: float | None = None
     ) -> BatchPage:
         """One page of the batch's jobs: the first for an empty ``token``. The last page is
-        the one with no jobs or no ``next_page_token``."""
+        the one with no jobs or no ``next_page_token``. A batch Playment does not know raises
+        ``PlaymentApiError`` with code ``batch_not_found``, or ``project_not_found`` when it is
+        the project it does not know."""
         path = f"/projects/{quote(project_id)}/batch/{quote(batch_id)}"
-        data = self._get_api_data(path, {"page_token": token}, deadline=deadline)
+        try:
+            data = self._get_api_data(path, {"page_token": token}, deadline=deadline)
+        except PlaymentApiError as error:
+            if not _says_not_found(error):
+                raise
+            self._require_project(project_id, deadline)  # raises project_not_found
+            raise PlaymentApiError(
+                BATCH_NOT_FOUND,
+                f"batch {batch_id!r} not found in project {project_id!r} "
+                f"(Playment: {error.message})",
+                error.status,
+            ) from None
         return _parse(BatchPage, data, "batch page")
 
     def get_job(self, project_id: str, job_id: str, *, deadline: float | None = None) -> JobRecord:
@@ -95,8 +135,51 @@ class PlaymentClient:
     def get_project_details(
         self, project_id: str, *, deadline: float | None = None
     ) -> ProjectDetails:
-        data = self._get_api_data(f"/projects/{quote(project_id)}/details", None, deadline=deadline)
-        return _parse(ProjectDetails, data, "project details")
+        """The project's details; a project Playment does not know raises ``PlaymentApiError``
+        with code ``project_not_found``. Details handed in by ``remember_details`` (the
+        answer to the run's first request) serve the first call, without a request."""
+        if (answered := self._answered.pop(project_id, None)) is not None:
+            return answered
+        path = f"/projects/{quote(project_id)}/details"
+        try:
+            data = self._get_api_data(path, None, deadline=deadline)
+        except PlaymentApiError as error:
+            raise _project_error(error, project_id) from None
+        details = _parse(ProjectDetails, data, "project details")
+        self._known_projects.add(project_id)
+        return details
+
+    def remember_details(self, project_id: str, details: ProjectDetails) -> None:
+        """The project's details as a request made just now answered them (``first_contact``):
+        the next ``get_project_details`` of it returns them instead of asking again."""
+        self._answered[project_id] = details
+        self._known_projects.add(project_id)
+
+    def first_contact(self, project_id: str, *, deadline: float | None = None) -> ProjectDetails:
+        """The project's details, asked as a run's first request, which checks the base URL,
+        the key and the project before anything else happens.
+
+        A connection that cannot be made raises ``PlaymentUnreachable`` at once; one made and
+        dropped is retried for ``FIRST_CONTACT_S``, then raises it too. Answers (an error
+        envelope, a 429 or 5xx) are handled as on any request: ``PlaymentAuthError``, a
+        ``project_not_found``, or retries. A 404 says the URL is not the API's (with a hint
+        when it has no ``/v1``)."""
+        give_up = time.monotonic() + FIRST_CONTACT_S
+        path = f"/projects/{quote(project_id)}/details"
+        for attempt in self.retrying(deadline):
+            with attempt:
+                try:
+                    data = self._api_data_once(path, None)
+                except ConnectionFailure as failure:
+                    if not failure.established or time.monotonic() >= give_up:
+                        raise PlaymentUnreachable(self._api_url, failure.reason) from None
+                    raise
+                except PlaymentApiError as error:
+                    raise _project_error(error, project_id) from None
+                details = _parse(ProjectDetails, data, "project details")
+                self._known_projects.add(project_id)
+                return details
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def resolve_attachment(self, result_url: str, *, deadline: float | None = None) -> str:
         """The signed URL the attachment endpoint redirects to (302 or 307), not followed."""
@@ -153,15 +236,41 @@ class PlaymentClient:
     ) -> Any:
         for attempt in self.retrying(deadline):
             with attempt:
-                response = self._send(self._api_url + path, params, with_key=True)
-                with response:
-                    if response.status_code != 200:
-                        _raise_for_error(response)
-                    body = _json_or_none(response)
-                    if not isinstance(body, dict) or body.get("success") is False:
-                        _raise_for_error(response)
-                    return body.get("data")
+                return self._api_data_once(path, params)
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _api_data_once(self, path: str, params: dict[str, str] | None) -> Any:
+        response = self._send(self._api_url + path, params, with_key=True)
+        with response:
+            if response.status_code == 404:
+                raise self._no_such_route(response, path)
+            if response.status_code != 200:
+                _raise_for_error(response)
+            body = _json_or_none(response)
+            if not isinstance(body, dict) or body.get("success") is False:
+                _raise_for_error(response)
+            return body.get("data")
+
+    def _no_such_route(self, response: requests.Response, path: str) -> PlaymentApiError:
+        """A 404: Playment reports its errors as 400s, so this is a URL the API does not
+        serve; most often a base URL without its version (``/v1``)."""
+        error = ApiError()
+        body = _json_or_none(response)
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            error = ApiError.model_validate(body["error"])
+        message = error.message or f"HTTP 404 for GET {path}"
+        if not _VERSIONED_PATH.search(urlsplit(self._api_url).path):
+            message += f"; the base URL {self._api_url} has no version: try {self._api_url}/v1"
+        return PlaymentApiError(error.code, message, 404)
+
+    def _require_project(self, project_id: str, deadline: float | None) -> None:
+        """Raise ``project_not_found`` unless Playment knows the project (asked once)."""
+        if project_id not in self._known_projects:
+            try:
+                self.get_project_details(project_id, deadline=deadline)
+            except PlaymentApiError as error:
+                if error.code == PROJECT_NOT_FOUND:
+                    raise
 
     def _open_signed(self, signed_url: str) -> requests.Response:
         # No key, no session auth: the signed URL carries its own authorisation.
@@ -170,7 +279,7 @@ class PlaymentClient:
                 signed_url, stream=True, timeout=self._timeout, allow_redirects=False
             )
         except requests.RequestException as error:
-            raise _connection_failure(error, signed_url) from None
+            raise ConnectionFailure(urlsplit(signed_url).netloc, error) from None
 
     def _send(
         self, url: str, params: dict[str, str] | None, *, with_key: bool
@@ -181,7 +290,7 @@ class PlaymentClient:
                 url, params=params, headers=headers, timeout=self._timeout, allow_redirects=False
             )
         except requests.RequestException as error:
-            raise _connection_failure(error, url) from None
+            raise ConnectionFailure(urlsplit(url).netloc, error) from None
 
 
 def _parse[M: (BatchPage, JobRecord, ProjectDetails)](model: type[M], data: Any, what: str) -> M:
@@ -226,9 +335,10 @@ def _raise_for_error(response: requests.Response) -> NoReturn:
         error = ApiError.model_validate(body["error"])
     status = response.status_code
     if status == 401 or error.code in AUTH_CODES:
+        answer = f"HTTP {status}, {error.code}"
         raise PlaymentAuthError(
-            f"Playment rejected the API key (HTTP {status}, {error.code}): "
-            "check the key stored in the secret"
+            f"Playment rejected the API key ({answer}): check the key stored in the secret",
+            answer,
         )
     if status in RETRY_STATUSES or error.code in SERVER_SIDE_CODES:
         raise TransientError(
@@ -250,12 +360,58 @@ def _raise_for_storage_error(response: requests.Response) -> NoReturn:
     )
 
 
-def _connection_failure(error: requests.RequestException, url: str) -> TransientError:
-    # Name the host, never the full URL: a signed URL's query is a credential.
-    host = urlsplit(url).netloc
-    return TransientError("connection_error", f"{type(error).__name__} talking to {host}")
-
-
 def _no_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """An auth that adds nothing: set on the session, it keeps ``.netrc``'s out."""
     return request
+
+
+def _says_not_found(error: PlaymentApiError) -> bool:
+    """Playment's answer for an ID it does not know: a 400 envelope saying "... not found"
+    (the code, ``FS_0004`` for now, is not documented)."""
+    return error.status == 400 and "not found" in error.message.lower()
+
+
+def _project_error(error: PlaymentApiError, project_id: str) -> PlaymentApiError:
+    if not _says_not_found(error):
+        return error
+    return PlaymentApiError(
+        PROJECT_NOT_FOUND,
+        f"project {project_id!r} not found (Playment: {error.message})",
+        error.status,
+    )
+
+
+def _why_unanswered(error: requests.RequestException) -> tuple[str, bool]:
+    """Why a request got no answer, in a few words, and whether a connection was made at all.
+    Only the kinds of the errors in its chain are used: their text may hold a URL, and a
+    signed URL's query is a credential."""
+    kinds = tuple(type(each) for each in _error_chain(error))
+    if any(issubclass(kind, NameResolutionError) for kind in kinds):
+        return "the host name does not resolve", False
+    if any(issubclass(kind, ssl.SSLCertVerificationError) for kind in kinds):
+        return "its TLS certificate does not verify", False
+    if isinstance(error, requests.exceptions.SSLError):
+        return "the TLS handshake failed (an https:// URL to a plain-HTTP server?)", False
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "the connection timed out", False
+    if any(issubclass(kind, ConnectionRefusedError) for kind in kinds):
+        return "the connection was refused", False
+    if any(issubclass(kind, NewConnectionError) for kind in kinds):
+        return "no connection could be made", False
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return "it did not answer in time", True
+    return "the connection was dropped before any answer (an http:// URL to a TLS server?)", True
+
+
+def _error_chain(error: BaseException) -> list[BaseException]:
+    """The error and what caused it, as requests and urllib3 nest them (causes, contexts, a
+    ``reason`` attribute, errors among the arguments)."""
+    found: list[BaseException] = []
+    pending: list[object] = [error]
+    while pending and len(found) < 16:
+        each = pending.pop()
+        if not isinstance(each, BaseException) or any(each is seen for seen in found):
+            continue
+        found.append(each)
+        pending += [each.__cause__, each.__context__, getattr(each, "reason", None), *each.args]
+    return found

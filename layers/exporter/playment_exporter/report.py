@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from playment_exporter.batch_history import BatchHistory, BatchRecord
+from playment_exporter.errors import BATCH_NOT_FOUND
 from playment_exporter.outcomes import (
     AUTH_FAILED,
     JobOutcome,
@@ -54,6 +55,9 @@ class ReportProgress(BaseModel):
     skipped_by_reason: dict[str, int] = {}
     failed_by_code: dict[str, int] = {}
     auth_failed: bool = False
+    # Batches Playment did not know: at most the batches the request names, which the
+    # execution's state holds already.
+    batches_not_found: list[str] = []
 
 
 class ReportSummary(BaseModel):
@@ -76,6 +80,7 @@ class _Tally:
         self.by_reason = Counter(progress.skipped_by_reason)
         self.by_code = Counter(progress.failed_by_code)
         self.auth_failed = progress.auth_failed
+        self.batches_not_found = list(progress.batches_not_found)
 
     def progress(self, next_chunk: int) -> ReportProgress:
         jobs = sum(self.totals[status.value] for status in JobStatus)
@@ -86,6 +91,7 @@ class _Tally:
             skipped_by_reason=dict(sorted(self.by_reason.items())),
             failed_by_code=dict(sorted(self.by_code.items())),
             auth_failed=self.auth_failed,
+            batches_not_found=self.batches_not_found,
         )
 
 
@@ -141,6 +147,8 @@ def _count_job(
     if job.status is JobStatus.FAILED:
         tally.by_code[str(job.error_code)] += 1
         tally.auth_failed = tally.auth_failed or job.error_code == AUTH_FAILED
+        if job.error_code == BATCH_NOT_FOUND and batch_id not in tally.batches_not_found:
+            tally.batches_not_found.append(batch_id)
         failed.add({**entry, "error_code": job.error_code, "message": job.message})
     elif job.status is JobStatus.SKIPPED:
         tally.by_reason[str(job.reason)] += 1
@@ -204,6 +212,7 @@ def _finish(
             "project_id": listing.get("project_id"),
             "batch_ids": plan.batch_ids,
             "batches_left_out": [item.model_dump() for item in plan.left_out],
+            "batches_not_found": state.batches_not_found,
             "overwrite": listing.get("overwrite"),
             "totals": totals,
             "skipped_by_reason": state.skipped_by_reason,
@@ -218,7 +227,14 @@ def _finish(
     )
     failed = totals["failed"]
     location = records.uri(records.report_key)
-    if failed:
+    if state.batches_not_found:
+        names = ", ".join(state.batches_not_found)
+        cause = (
+            f"not found in project {listing.get('project_id')}: batch {names}; {failed} of "
+            f"{totals['jobs']} failed (each such batch counted as one), the report lists "
+            f"each: {location}"
+        )
+    elif failed:
         cause = f"{failed} of {totals['jobs']} jobs failed; the report lists each: {location}"
     else:
         cause = f"all {totals['jobs']} jobs exported or skipped; report: {location}"

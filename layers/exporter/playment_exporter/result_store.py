@@ -4,6 +4,7 @@ or the local command's folder: ``storage``), written create-only, streamed, whol
 
 import bisect
 import mimetypes
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -29,6 +30,8 @@ class ResultStore:
     def __init__(self, storage: Storage, prefix: str = "") -> None:
         self.storage = storage
         self.prefix = prefix
+        self.results_written = 0  # results this instance wrote: what a stopped run counts
+        self._count_lock = threading.Lock()
 
     def result_key(self, batch_id: str, job_id: str) -> str:
         return f"{self.prefix}{batch_id}/{job_id}{RESULT_SUFFIX}"
@@ -67,6 +70,9 @@ class ResultStore:
             # retried it), and the job is this run's, not an earlier run's.
             if not execution or self.written_by(batch_id, job_id) != execution:
                 raise
+            return
+        with self._count_lock:
+            self.results_written += 1
 
     def write_index(self, batch_id: str, execution: str, page: int, lines: bytes) -> str:
         """A page's index part (``export_index``); its key. Rewritten whole if the page's call

@@ -40,6 +40,7 @@ WHERE = "the output folder"
 METADATA_ATTRIBUTE = "user.playment."
 COPY_CHUNK = 1024 * 1024
 _HAS_XATTR = hasattr(os, "setxattr")
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class FolderStorage:
@@ -49,6 +50,7 @@ class FolderStorage:
         self.root = root.resolve()
         self.staging = self.root / STAGING_KEY
         self.written = 0  # objects this instance made appear
+        self.no_space: OSError | None = None  # the first write that found the disk full
         self._open = True
         self._writers = 0
         self._lock = threading.Condition()
@@ -108,6 +110,9 @@ class FolderStorage:
             with self._lock:
                 self.written += 1
         except OSError as error:
+            if error.errno in NO_SPACE_ERRNOS:
+                with self._lock:
+                    self.no_space = self.no_space or error
             raise _storage_error(error, key) from None
         finally:
             staged.unlink(missing_ok=True)
