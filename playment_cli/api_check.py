@@ -10,6 +10,7 @@ fault: exit 1.
 """
 
 from playment_cli.export_flags import RunFailed, UsageError
+from playment_exporter.api_models import ProjectDetails
 from playment_exporter.errors import (
     PROJECT_NOT_FOUND,
     PlaymentApiError,
@@ -22,12 +23,13 @@ from playment_exporter.playment_client import PlaymentClient
 KEY_VARIABLE = "PLAYMENT_API_KEY"
 
 
-def check_api(api_url: str, api_key: str, project_id: str) -> None:
+def check_api(api_url: str, api_key: str, project_id: str) -> ProjectDetails:
     """Raise ``UsageError`` (or ``RunFailed``) with the one line to print, unless the API at
-    ``api_url`` takes the key and knows the project."""
+    ``api_url`` takes the key and knows the project; its details, which the run then uses
+    rather than asking again."""
     client = PlaymentClient(api_url, api_key, pool_size=1)
     try:
-        client.first_contact(project_id)
+        return client.first_contact(project_id)
     except PlaymentUnreachable as error:
         raise UsageError(f"--api-url: {error}; check the URL") from None
     except PlaymentAuthError as error:

@@ -1,13 +1,14 @@
-"""``demo`` and ``run``: the export on this machine, on the local engine.
+"""``demo`` and ``run``: the export on this machine.
 
-The real state machine runs on moto's Step Functions engine with the real handlers
-(``playment_local.engine``); the results land in ``--out``.
+By default the domain's steps run directly in this process (``direct_export``), into the
+folder ``--out`` (or, opted into, a bucket: ``--out s3://...``). ``--engine state-machine``
+runs the real state machine on moto's Step Functions engine with the real handlers
+(``playment_local.engine``) instead, for anyone who wants to watch it offline.
 
 What a run checks before it starts, in order, each a line and exit 2 with nothing written:
 the flags, the key in ``PLAYMENT_API_KEY``, ``--out`` (``output_folder``), then the API with
 one request (``api_check``). Once it runs, it stops on Ctrl-C or SIGTERM (exit 130 or 143) or
-on a full disk (exit 1) with every file in OUT whole; it writes its records and log into OUT
-only if it wrote something else there (``run_log``).
+on a full disk (exit 1) with every file in OUT whole.
 """
 
 import argparse
@@ -15,11 +16,11 @@ import os
 import secrets
 import sys
 import time
-from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from playment_cli.api_check import KEY_VARIABLE, check_api, refused_key_line
+from playment_cli.direct_export import OutputTarget, export_directly, output_target
 from playment_cli.export_flags import (
     EXIT_INCOMPLETE,
     EXIT_OK,
@@ -29,41 +30,31 @@ from playment_cli.export_flags import (
     request_from_args,
     request_from_flags,
 )
-from playment_cli.export_summary import print_error, print_export_summary
+from playment_cli.export_summary import print_export_summary
 from playment_cli.help_format import HelpFormatter
 from playment_cli.interrupts import exit_status_of, signal_name
+from playment_cli.local_driver import DriverSettings
 from playment_cli.output_folder import RECORDS, OutputFolder
 from playment_cli.progress import export_progress
 from playment_cli.run_log import RunLog
 from playment_execution import ExecutionResult, new_execution_name
+from playment_exporter.api_models import ProjectDetails
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.playment_client import DEFAULT_API_URL
-from playment_local.engine import LocalEngine
-from playment_local.results_folder import NO_SPACE_ERRNOS
 from playment_simulator import FaultPlan, Simulator, sample_catalog
 
-# Pages at once, and jobs at once per page, on this machine. The deployed stack's defaults
-# (40 pages of 8) are for 40 Lambda containers; here every page shares one process, which
-# 8 pages of 4 (32 jobs in flight: 260 jobs/s at 40 ms a request) already keep busy, while
-# bounding the bodies in memory at once (a 1 MB result is held a few times over on its way
-# through the emulated S3).
-LOCAL_MAX_CONCURRENCY = 8
-LOCAL_PAGE_WORKERS = 4
-POLL_S = 0.2
-# Errors whose message says all there is to say: a run that ends on one before writing
-# anything leaves no log behind. Any other (a crash) keeps its trace in OUT.
-EXPLAINED_ERRORS = frozenset(
-    {
-        "ExportIncomplete",
-        "PlaymentAuthError",
-        "PlaymentApiError",
-        "PlaymentUnreachable",
-        "InvalidInput",
-        "ResultsBucketUnusable",
-        "TransientError",
-    }
-)
+if TYPE_CHECKING:
+    from playment_local.engine import LocalEngine
 
+# Pages at once, and jobs at once per page, on this machine. The deployed stack's defaults
+# (40 pages of 8) are for 40 Lambda containers; here every page shares one process. 16 pages
+# of 4 (64 jobs in flight; bodies stream to disk, so memory does not grow with it) was the
+# fastest of 8x4, 12x4, 16x4, 24x4 and 8x8 for 2,000 jobs at 40 ms on a 2-core machine:
+# past it the GIL, not the latency, sets the pace.
+LOCAL_MAX_CONCURRENCY = 16
+LOCAL_PAGE_WORKERS = 4
+DIRECT, STATE_MACHINE = "direct", "state-machine"
+POLL_S = 0.2
 RUN_EPILOG = f"""\
 examples:
   export {KEY_VARIABLE}=...        # read from the environment, never from the command line
@@ -94,21 +85,17 @@ unusable; 130 Ctrl-C, 143 SIGTERM.
 """
 
 
-class _OutOfSpace(Exception):
-    """A write into OUT found the disk full: the run stops as if interrupted."""
-
-
 def add_demo_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     demo = commands.add_parser(
         "demo",
         help="export a sample project from the built-in simulator",
         description="Start the Playment simulator with a sample project (two batches, some "
-        "jobs not completed, a few injected faults), run the export on the local engine, "
+        "jobs not completed, a few injected faults), run the export on this machine, "
         "and write the results to --out.",
         epilog=DEMO_EPILOG,
         formatter_class=HelpFormatter,
     )
-    demo.add_argument("--out", type=Path, default=Path("exports"), help="default: ./exports")
+    demo.add_argument("--out", default="exports", help="default: ./exports")
     _add_tuning(demo)
     demo.set_defaults(handler=_demo)
 
@@ -117,8 +104,8 @@ def add_run_command(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     run = commands.add_parser(
         "run",
         help="export batches from a Playment-compatible API",
-        description=f"Export the given batches. The API key is read from ${KEY_VARIABLE} and "
-        "put into the emulated Secrets Manager, where the handlers read it as they do on AWS. "
+        description=f"Export the given batches. The API key is read from ${KEY_VARIABLE}, never "
+        "from the command line. "
         "Results land in OUT/<batch_id>/<job_id>.json, the run's manifest, outcomes, report "
         "and log in OUT/_exports/<execution>/. A summary goes to stdout; errors, one line "
         "each, and progress go to stderr.",
@@ -129,7 +116,12 @@ def add_run_command(commands: "argparse._SubParsersAction[argparse.ArgumentParse
         "--api-url", default=DEFAULT_API_URL, help=f"the API's base URL (default {DEFAULT_API_URL})"
     )
     add_export_arguments(run)
-    run.add_argument("--out", type=Path, required=True, help="folder to write results into")
+    run.add_argument(
+        "--out",
+        required=True,
+        help="folder to write results into; or s3://bucket/prefix to write into a bucket "
+        "with your own AWS credentials (the deployed layout, no stack needed)",
+    )
     _add_tuning(run)
     run.set_defaults(handler=_run)
 
@@ -152,6 +144,13 @@ def _add_tuning(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--verbose", action="store_true", help="show the handlers' logs (on stderr)"
     )
+    parser.add_argument(
+        "--engine",
+        choices=(DIRECT, STATE_MACHINE),
+        default=DIRECT,
+        help="direct (default): run the export's steps in this process; state-machine: run "
+        "the real Step Functions definition on a local emulator (moto), to watch it offline",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -161,16 +160,21 @@ def _run(args: argparse.Namespace) -> int:
     request = request_from_args(args)
     _check_api_url(args.api_url)
     parameters = _parameters(args)
-    out = OutputFolder.check(args.out)
-    check_api(args.api_url, api_key, request.project_id)
+    target = _checked_target(args)
+    details = check_api(args.api_url, api_key, request.project_id)
     return _export(
-        args, request, parameters=parameters, out=out, api_url=args.api_url, api_key=api_key
+        args,
+        request,
+        parameters=parameters,
+        target=target,
+        api=(args.api_url, api_key),
+        details=details,
     )
 
 
 def _demo(args: argparse.Namespace) -> int:
     parameters = _parameters(args)
-    out = OutputFolder.check(args.out)
+    target = _checked_target(args)
     api_key = secrets.token_urlsafe(16)
     catalog = sample_catalog()
     project = next(iter(catalog.projects.values()))
@@ -182,10 +186,19 @@ def _demo(args: argparse.Namespace) -> int:
             args,
             request,
             parameters=parameters,
-            out=out,
-            api_url=simulator.api_url,
-            api_key=api_key,
+            target=target,
+            api=(simulator.api_url, api_key),
         )
+
+
+def _checked_target(args: argparse.Namespace) -> tuple[OutputTarget, OutputFolder | None]:
+    """``--out``, parsed and (a folder) checked before any request."""
+    target = output_target(str(args.out))
+    if target.folder is None:
+        if args.engine != DIRECT:
+            raise UsageError("--out: the state-machine engine writes into a folder only")
+        return target, None
+    return target, OutputFolder.check(target.folder)
 
 
 def _export(
@@ -193,41 +206,63 @@ def _export(
     request: ExportRequest,
     *,
     parameters: dict[str, str],
-    out: OutputFolder,
-    api_url: str,
-    api_key: str,
+    target: tuple[OutputTarget, OutputFolder | None],
+    api: tuple[str, str],
+    details: ProjectDetails | None = None,
 ) -> int:
+    """``details``: the project's, as the check before the run got them (a direct run uses
+    them for its listing: one details request per run, as on AWS)."""
+    where, folder = target
+    if args.engine == DIRECT:
+        settings = DriverSettings(
+            max_concurrency=int(parameters["MapMaxConcurrency"]),
+            page_workers=int(parameters["PageWorkers"]),
+            results_prefix=where.prefix,
+        )
+        return export_directly(
+            where, folder, api, request, settings, verbose=bool(args.verbose), details=details
+        )
+    assert folder is not None  # _checked_target refuses s3:// for this engine
+    try:
+        return _export_on_engine(args, folder, parameters, api, request)
+    finally:
+        folder.tidy()
+
+
+def _export_on_engine(
+    args: argparse.Namespace,
+    out: OutputFolder,
+    parameters: dict[str, str],
+    api: tuple[str, str],
+    request: ExportRequest,
+) -> int:
+    """The real state machine on moto; what it wrote is copied into ``out`` at the end."""
+    api_url, api_key = api
+    from playment_local.engine import LocalEngine  # moto: imported only for this engine
+
     started = time.monotonic()
     name = new_execution_name()
     records = out.path / RECORDS / name
-    try:
-        with (
-            RunLog() as log,
-            LocalEngine(
-                api_url=api_url,
-                api_key=api_key,
-                parameters=parameters,
-                log_level="INFO" if args.verbose else "WARNING",
-                out=out.path,
-                log_file=log.path,
-            ) as engine,
-        ):
-            if not request.overwrite:
-                engine.add_existing_results(
-                    None if request.all_batches else list(request.batch_ids)
-                )
-            engine.start_export(execution_input(request), name)
-            try:
-                result = _follow(engine, name)
-                log_kept = _keep_records(engine, result, out.path, name, log)
-            except KeyboardInterrupt as stop:
-                _stop(engine, stop, out=out, log=log, name=name, started=started)
-            except _OutOfSpace:
-                _stop(engine, None, out=out, log=log, name=name, started=started)
-            written = engine.results_written
-    finally:
-        out.tidy()
-    places = [("results written", f"{written} to {out.path}/")]
+    with (
+        RunLog() as log,
+        LocalEngine(
+            api_url=api_url,
+            api_key=api_key,
+            parameters=parameters,
+            log_level="INFO" if args.verbose else "WARNING",
+            log_file=log.path,
+        ) as engine,
+    ):
+        engine.start_export(execution_input(request), name)
+        try:
+            result = _follow(engine, name)
+        except KeyboardInterrupt as stop:
+            _interrupted(out, stop)
+        # The emulated bucket starts empty: a re-run fetches everything again, and what it
+        # wrote is copied into OUT at the end, each file by a rename.
+        written = engine.copy_to(out.path, "")
+        log_kept = log.keep_in(records) if written else None
+    places = [("files written", f"{written} to {out.path}/")]
     report = records / "report.json"
     if result.report is not None:
         places.append(("report", str(report)))
@@ -243,90 +278,32 @@ def _export(
     return EXIT_OK if result.succeeded else EXIT_INCOMPLETE
 
 
-def _follow(engine: LocalEngine, name: str) -> ExecutionResult:
-    """Wait for the execution, showing its progress on stderr; ``_OutOfSpace`` as soon as a
-    write into OUT finds the disk full."""
+def _interrupted(out: OutputFolder, stop: KeyboardInterrupt) -> NoReturn:
+    """Ctrl-C or SIGTERM on the state-machine engine: leave at once. Nothing was copied into
+    OUT yet; the pages' worker threads cannot be cancelled mid-request, so the process ends
+    with ``os._exit``."""
+    print(
+        f"playment-export: interrupted ({signal_name(stop)}): nothing of this run was copied "
+        f"into {out.path}/; run the same command again",
+        file=sys.stderr,
+        flush=True,
+    )
+    sys.stdout.flush()
+    out.tidy()
+    os._exit(exit_status_of(stop))
+
+
+def _follow(engine: "LocalEngine", name: str) -> ExecutionResult:
+    """Wait for the execution, showing its progress on stderr."""
     with export_progress() as update:
         while not engine.poll(name, pause_s=POLL_S):
-            if engine.out_of_space is not None:
-                raise _OutOfSpace
             state = engine.progress
             update(
                 state.pages_total,
                 state.pages_done,
                 f"{state.exported} exported, {state.failed} failed",
             )
-    if engine.out_of_space is not None:
-        raise _OutOfSpace
     return engine.wait(name, whole_report=False)  # the summary prints its counts only
-
-
-def _keep_records(
-    engine: LocalEngine, result: ExecutionResult, out: Path, name: str, log: RunLog
-) -> Path | None:
-    """Copy the run's records and log into ``OUT/_exports/<execution>/`` if the run wrote
-    anything else into OUT, or wrote a report, or crashed unexplained; where the log is."""
-    unexplained = not result.succeeded and result.error not in EXPLAINED_ERRORS
-    if result.report is None and engine.results_written == 0 and not unexplained:
-        return None
-    try:
-        engine.copy_to(out, f"{RECORDS}/{name}/")
-    except OSError as error:
-        if _is_no_space(error):
-            raise _OutOfSpace from None
-        raise
-    return log.keep_in(out / RECORDS / name)
-
-
-def _stop(
-    engine: LocalEngine,
-    stop: KeyboardInterrupt | None,
-    *,
-    out: OutputFolder,
-    log: RunLog,
-    name: str,
-    started: float,
-) -> NoReturn:
-    """Ctrl-C, SIGTERM (``stop``) or a full disk (no ``stop``): write nothing more into OUT,
-    say what is there, and leave at once.
-
-    Every file in OUT is whole (each appears by a rename); what the pages were still fetching
-    is dropped. The pages' worker threads cannot be cancelled mid-request, so the process
-    ends with ``os._exit`` rather than waiting for them.
-    """
-    engine.stop_publishing()
-    written = engine.results_written
-    elapsed = time.monotonic() - started
-    print(
-        f"Export {name} stopped after {elapsed:.1f} s: {written} results written to "
-        f"{out.path}/, each whole",
-        flush=True,
-    )
-    if stop is None:
-        print_error(
-            f"no space left on the device under {out.path}: the {written} results written "
-            "are whole; free some space, then run the same command again"
-        )
-        status = EXIT_INCOMPLETE
-    else:
-        print(
-            f"playment-export: interrupted ({signal_name(stop)}): run the same command again "
-            "to export the rest",
-            file=sys.stderr,
-            flush=True,
-        )
-        status = exit_status_of(stop)
-    log.discard()
-    out.tidy()
-    os._exit(status)
-
-
-def _is_no_space(error: BaseException) -> bool:
-    while error is not None:
-        if isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS:
-            return True
-        error = error.__cause__ or error.__context__  # type: ignore[assignment]
-    return False
 
 
 def _check_api_url(api_url: str) -> None:

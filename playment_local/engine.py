@@ -8,11 +8,12 @@ that the Map's children run those handlers in-process. No step of the workflow i
 re-implemented here: moto's engine runs ``statemachine/export.asl.json`` as written.
 
 It runs in a sandboxed AWS environment of its own (``aws_sandbox``), whatever the user's
-shell holds. Given an output folder, the results bucket's results are kept there rather than
-in moto's memory (``results_folder``); given a log file, moto's and the handlers' logs, each
-failed task's full error and the libraries' warnings go there rather than to the terminal
-(at ``INFO``, the handlers' logs go to stderr instead: ``--verbose``). A log that cannot be
-written (a full disk) is dropped quietly: it is never worth stopping a run for.
+shell holds. The bucket lives in moto's memory: the engine is the proof that the deployed
+definition works (the e2e suite, ``make scale``, ``run --engine state-machine``), not the way a
+user's export runs (``playment_cli.local_driver``). Given a log file, moto's and the handlers'
+logs, each failed task's full error and the libraries' warnings go there rather than to the
+terminal (at ``INFO``, the handlers' logs go to stderr instead: ``--verbose``). A log that
+cannot be written (a full disk) is dropped quietly: it is never worth stopping a run for.
 """
 
 import contextlib
@@ -35,7 +36,6 @@ from typing import Any, Self
 
 import boto3
 from moto import mock_aws
-from moto.s3.models import s3_backends
 
 from playment_execution import (
     FINAL_STATUSES,
@@ -43,7 +43,6 @@ from playment_execution import (
     new_execution_name,
     report_summary,
 )
-from playment_exporter.export_index import index_key
 from playment_local.aws_sandbox import ACCOUNT_ID, REGION, aws_sandbox
 from playment_local.cfn_template import CfnTemplate, load_template
 from playment_local.iam_enforcement import (
@@ -62,9 +61,7 @@ from playment_local.lambda_dispatch import (
 from playment_local.lambda_loader import load_handler, temporary_environment
 from playment_local.malloc_tuning import give_large_blocks_back
 from playment_local.map_iteration import IterativeMapWorkers
-from playment_local.moto_imports import defer_batch
 from playment_local.moto_tuning import EmulatorTuning
-from playment_local.results_folder import FolderBackedS3, ResultsFolder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "playment-exporter-local"
@@ -123,15 +120,13 @@ class LocalEngine:
         api_key: str,
         parameters: Mapping[str, str] | None = None,
         log_level: str = "WARNING",
-        out: Path | None = None,
         log_file: Path | None = None,
         repo_root: Path = REPO_ROOT,
         translated_template: Mapping[str, Any] | None = None,
         recorder: InvocationRecorder | None = None,
         measure_memory_of: Collection[str] = (),
     ) -> None:
-        """``out``: keep the results there, not in moto (``results_folder``); ``log_file``:
-        send moto's and the handlers' logs there, not to the terminal;
+        """``log_file``: send moto's and the handlers' logs there, not to the terminal;
         ``translated_template``: ``template.yaml`` as SAM translates it, whose function roles
         are then created in moto and enforced (``iam_enforcement``); ``recorder``: told of
         every invocation, with its peak memory if its function's logical id is in
@@ -152,8 +147,6 @@ class LocalEngine:
         )
         self.state_machine_arn = ""
         self.bucket = BUCKET
-        self.folder = ResultsFolder(out, BUCKET) if out is not None else None
-        self._folder_s3 = FolderBackedS3()
         self._last_step_done = threading.Event()
         self._resources = ExitStack()
         self._translated = translated_template
@@ -161,7 +154,6 @@ class LocalEngine:
     # -- lifecycle -----------------------------------------------------------------------
 
     def __enter__(self) -> Self:
-        defer_batch()  # before moto's Step Functions engine is imported (at the state machine)
         give_large_blocks_back()
         with ExitStack() as stack:
             stack.enter_context(aws_sandbox())
@@ -179,12 +171,6 @@ class LocalEngine:
             stack.callback(map_workers.uninstall)
             self._dispatch.install()
             stack.callback(self._dispatch.uninstall)
-            if self.folder is not None:
-                self.folder.clear_staging()  # left by a run that was killed
-                self._folder_s3.register(self.folder)
-                self._folder_s3.install()
-                stack.callback(self._folder_s3.uninstall)
-                stack.callback(self.folder.close)
             self._create_stack(stack)
             gc.freeze()
             gc.set_threshold(20_000, 50, 100)
@@ -201,21 +187,6 @@ class LocalEngine:
 
     def close(self) -> None:
         self._resources.close()
-
-    @property
-    def results_written(self) -> int:
-        """Results (``<batch_id>/<job_id>.json``) this run put into the output folder so far."""
-        return self.folder.results_published if self.folder is not None else 0
-
-    @property
-    def out_of_space(self) -> OSError | None:
-        """The first write into the output folder that found no space left, if one did."""
-        return self.folder.no_space if self.folder is not None else None
-
-    def stop_publishing(self) -> None:
-        """Write nothing more into the output folder (the run is being interrupted)."""
-        if self.folder is not None:
-            self.folder.close()
 
     # -- running exports -----------------------------------------------------------------
 
@@ -295,16 +266,6 @@ class LocalEngine:
             for item in page.get("Contents", [])
         ]
 
-    def add_existing_results(self, batch_ids: list[str] | None) -> int:
-        """Show the results the output folder holds to the listing, as keys: a re-run leaves
-        them out without a byte being uploaded. ``None``: every batch folder in it."""
-        if self.folder is None:
-            raise RuntimeError("the engine has no output folder")
-        backend = s3_backends[ACCOUNT_ID]["aws"]
-        return self._folder_s3.add_existing(
-            backend, self.folder, self.folder.existing_result_keys(batch_ids)
-        )
-
     def copy_to(self, directory: Path, prefix: str) -> int:
         """Copy the objects under ``prefix`` (the run's records) into ``directory``, each
         whole or not at all."""
@@ -328,12 +289,6 @@ class LocalEngine:
     # -- what the functions report -------------------------------------------------------
 
     def _on_result(self, function: str, event: Any, result: Any, duration_s: float) -> None:
-        if function == "FetchResultFunction" and self.folder is not None:
-            page = event["page"]
-            index_part = index_key(
-                self.folder.prefix, page["batch_id"], event["execution"], page["page"]
-            )
-            self.folder.publish(page["batch_id"], page["job_ids"], also=[index_part])
         self.progress.record(function, event, result, duration_s)
         if function == "WriteReportFunction" and result.get("progress") is None:
             self._last_step_done.set()

@@ -27,6 +27,10 @@ Where moto's evaluation differs from AWS's for what the functions call, a seam m
 - AWS managed policies (logging and X-Ray, which the functions reach through no SDK call
   locally) are not loaded into moto; a function that called CloudWatch Logs or X-Ray here
   would be refused.
+
+Why no public API serves: moto's IAM enforcement has no switch for resource ARNs outside S3,
+for ``StringLike`` or for request context; without these seams least privilege could not be
+proven offline.
 """
 
 import json

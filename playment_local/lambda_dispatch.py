@@ -8,6 +8,10 @@ in-process by their real handlers. Everything around it (the Lambda API, error h
 engine's error mapping from ``errorType``) stays moto's. The method is private: moto's version
 is pinned (``MOTO_VERSION``) and ``tests/integration/test_lambda_dispatch.py`` fails loudly if
 the seam moves.
+
+Why no public API serves: moto's only public way to run a function is Docker (or its
+``MOTO_LAMBDA_STUB`` passthrough, which runs no code), and the roles are enforced only if the
+handler runs in this process with its own credentials.
 """
 
 import json

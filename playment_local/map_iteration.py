@@ -9,6 +9,8 @@ closed, and the execution waits for it forever. On AWS a Map run takes any numbe
 ``IterativeMapWorkers`` replaces that one method by the same steps in a loop; undone on
 exit. The method is private: ``tests/integration/test_moto_seams.py`` checks it is where
 this module expects it.
+
+Why no public API serves: moto exposes no setting for how a Map worker takes its items.
 """
 
 from typing import Any

@@ -23,6 +23,10 @@ Found with py-spy and tracemalloc on 2,000-job and 300 MB runs; each is undone o
   (minutes a step). With a prefix, moto's method is given a view of the bucket holding only
   the keys under it, found by their names alone; the rest of the listing stays moto's.
 
+Why no public API serves: moto has no setting for any of the four (its URL module, backend
+lookup, request handling and bucket listing are internal), and each costs the e2e suite and
+``make scale`` minutes or gigabytes.
+
 All four are private names: ``tests/integration/test_lambda_dispatch.py`` checks they are
 where this module expects them.
 """

@@ -4,7 +4,6 @@ Invoked by the distributed Map once per page. It never raises for a job's failur
 are data, written to ``_exports/<execution>/outcomes/``, for the report to gather.
 """
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -21,20 +20,19 @@ from exporter_runtime.invocation import deadline_from
 from exporter_runtime.observability import logger, metrics, tracer
 from exporter_runtime.settings import FetchResultSettings
 from playment_exporter.api_key import read_api_key
-from playment_exporter.export_index import index_lines, to_jsonl
-from playment_exporter.export_page import export_page
+from playment_exporter.export_page import export_and_record_page
 from playment_exporter.outcomes import JobPage
 from playment_exporter.result_store import ResultStore
 from playment_exporter.run_records import RunRecords, validate_execution_name
+from playment_exporter.storage_s3 import S3Storage
 
 SAFETY_MARGIN_S = 20.0
 
 settings = FetchResultSettings()  # read from the environment, once per container
 session = aws_session()  # this container's credentials (its role's, on Lambda)
 s3 = s3_client(session, max_connections=2 * settings.page_workers + 4)
-store = ResultStore(
-    s3, settings.results_bucket, settings.results_prefix, workers=settings.page_workers
-)
+storage = S3Storage(s3, settings.results_bucket, workers=settings.page_workers)
+store = ResultStore(storage, settings.results_prefix)
 secrets = secrets_provider(session)
 playment = PlaymentClientCache(settings.playment_api_url, pool_size=settings.page_workers)
 
@@ -70,24 +68,19 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     functions without decorators."""
     request = FetchResultEvent.model_validate(event)
     page = request.page
-    records = RunRecords(s3, settings.results_bucket, validate_execution_name(request.execution))
+    records = RunRecords(storage, validate_execution_name(request.execution))
     logger.append_keys(execution=request.execution, batch_id=page.batch_id, page=page.page)
     client = playment.for_key(read_api_key(secrets, settings.api_key_secret_arn))
-    outcome = export_page(
+    outcome = export_and_record_page(
         client,
         store,
+        records,
         page,
         overwrite=request.overwrite,
         include_referenced=request.include_referenced,
         workers=settings.page_workers,
         deadline=deadline_from(context, SAFETY_MARGIN_S),
     )
-    lines = index_lines(
-        outcome, store.result_key, execution=request.execution, exported_at=datetime.now(UTC)
-    )
-    if lines:  # before the outcome: a page with an outcome always has its index part
-        store.write_index(page.batch_id, request.execution, page.page, to_jsonl(lines))
-    records.write_page_outcome(outcome)
     counts = outcome.counts()
     metrics.add_metric("JobsExported", MetricUnit.Count, counts["exported"])
     metrics.add_metric("JobsSkipped", MetricUnit.Count, counts["skipped"])

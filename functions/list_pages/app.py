@@ -23,8 +23,9 @@ from playment_exporter.api_key import read_api_key
 from playment_exporter.batch_history import BatchHistory
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingCursor, list_export_pages
-from playment_exporter.result_store import ResultStore, StackHome
+from playment_exporter.result_store import ResultStore
 from playment_exporter.run_records import RunRecords, validate_execution_name
+from playment_exporter.storage_s3 import S3Storage, StackHome
 
 # The time kept back from the step's deadline for its writes (the chunk's manifest, settled
 # and unsettled jobs: at most ListingStepJobs job IDs each) and for returning.
@@ -33,7 +34,8 @@ SAFETY_MARGIN_S = 30.0
 settings = ListPagesSettings()  # read from the environment, once per container
 session = aws_session()  # this container's credentials (its role's, on Lambda)
 s3 = s3_client(session, max_connections=4)
-store = ResultStore(s3, settings.results_bucket, settings.results_prefix)
+storage = S3Storage(s3, settings.results_bucket, workers=2)
+store = ResultStore(storage, settings.results_prefix)
 secrets = secrets_provider(session)
 playment = PlaymentClientCache(settings.playment_api_url, pool_size=2)
 
@@ -73,16 +75,18 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = list_export_pages(
         client,
         store,
-        RunRecords(s3, settings.results_bucket, execution),
+        RunRecords(storage, execution),
         request,
         max_concurrency=settings.map_max_concurrency,
         started_at=step.started_at,
         cursor=step.cursor,
         step_jobs=settings.listing_step_jobs,
-        history=BatchHistory(s3, settings.results_bucket, request.project_id),
+        history=BatchHistory(storage, request.project_id),
         full_listing_days=settings.full_listing_days,
         deadline=deadline_from(context, SAFETY_MARGIN_S),
-        home=StackHome(region=settings.aws_region, account=account_of(context)),
+        check_home=storage.home_check(
+            StackHome(region=settings.aws_region, account=account_of(context))
+        ),
     )
     metrics.add_metric("JobsListed", MetricUnit.Count, summary.jobs_listed)
     metrics.add_metric("PagesPlanned", MetricUnit.Count, summary.pages)

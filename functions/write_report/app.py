@@ -18,12 +18,14 @@ from exporter_runtime.settings import ExporterSettings
 from playment_exporter.batch_history import BatchHistory
 from playment_exporter.report import ReportProgress, write_report
 from playment_exporter.run_records import RunRecords, validate_execution_name
+from playment_exporter.storage_s3 import S3Storage
 
 SAFETY_MARGIN_S = 30.0
 
 settings = ExporterSettings()  # read from the environment, once per container
 session = aws_session()  # this container's credentials (its role's, on Lambda)
 s3 = s3_client(session, max_connections=4)
+storage = S3Storage(s3, settings.results_bucket, workers=2)
 
 
 class WriteReportEvent(BaseModel):
@@ -49,10 +51,10 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(execution=execution)
     project_id = str(request.listing.get("project_id", ""))
     summary = write_report(
-        RunRecords(s3, settings.results_bucket, execution),
+        RunRecords(storage, execution),
         request.listing,
         request.progress,
-        history=BatchHistory(s3, settings.results_bucket, project_id) if project_id else None,
+        history=BatchHistory(storage, project_id) if project_id else None,
         deadline=deadline_from(context, SAFETY_MARGIN_S),
     )
     if summary.progress is not None:

@@ -137,7 +137,7 @@ def test_a_step_that_crashes_keeps_its_trace_in_the_log(
     assert captured.err.splitlines()[-1] == "playment-export: error: KeyError: 'a bug'"
     assert "Traceback" not in captured.out + captured.err
     # And the log kept in OUT holds the trace, and the summary names it
-    (log,) = tmp_path.glob("_exports/*/engine.log")
+    (log,) = tmp_path.glob("_exports/*/run.log")
     assert "Traceback" in log.read_text()
     assert "KeyError: 'a bug'" in log.read_text()
     assert str(log) in captured.out

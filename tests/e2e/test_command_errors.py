@@ -130,21 +130,20 @@ SIMULATED_FULL_AFTER = 300
 SIMULATED_FULL_DISK = f"""
 import errno, sys, threading
 from playment_cli.main import main
-from playment_local.results_folder import ResultsFolder
+from playment_exporter import storage_folder
 
-written, lock, stage = [0], threading.Lock(), ResultsFolder.stage
+written, lock, copy = [0], threading.Lock(), storage_folder._copy
 
-def full_disk():
-    yield b"{{"
-    raise OSError(errno.ENOSPC, "No space left on device")
-
-def stage_until_full(self, key, chunks):
+def copy_until_full(body, file):
     with lock:
         written[0] += 1
         full = written[0] > {SIMULATED_FULL_AFTER}
-    return stage(self, key, full_disk() if full else chunks)
+    if full:
+        file.write(b"{{")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    copy(body, file)
 
-ResultsFolder.stage = stage_until_full
+storage_folder._copy = copy_until_full
 sys.exit(main(sys.argv[1:]))
 """
 

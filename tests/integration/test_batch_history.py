@@ -10,6 +10,7 @@ import pytest
 
 from playment_exporter.api_models import ProjectBatch
 from playment_exporter.batch_history import BatchHistory, BatchRecord
+from playment_exporter.storage_s3 import S3Storage
 
 BATCHES = 5_000
 
@@ -30,7 +31,7 @@ def history(moto_server: str) -> BatchHistory:
     """A project of 5,000 batches, each recorded clean by a run a day ago."""
     s3 = boto3.client("s3", endpoint_url=moto_server)
     s3.create_bucket(Bucket="history")
-    made = BatchHistory(s3, "history", "big-project")
+    made = BatchHistory(S3Storage(s3, "history"), "big-project")
     a_day_ago = datetime.now(UTC) - timedelta(days=1)
     made.write(
         {

@@ -14,6 +14,7 @@ from playment_exporter.outcomes import JobOutcome, JobPage, JobStatus, SkipReaso
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.result_store import ResultStore
 from playment_exporter.retry_policy import RetrySettings
+from playment_exporter.storage_s3 import S3Storage
 from playment_simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject
 from tests.conftest import API_KEY, BUCKET
 from tests.integration.s3_answers import CountCalls, DamageInTransit, DenyDeletes, FailFirstCalls
@@ -46,7 +47,7 @@ def exporter(s3):
 
     def make(simulator, key: str = API_KEY, retry: RetrySettings = FAST):
         client = PlaymentClient(simulator.api_url, key, retry=retry, sleep=lambda _: None)
-        store = ResultStore(s3, BUCKET, "")
+        store = ResultStore(S3Storage(s3, BUCKET), "")
         made.append((client, store))
         return client, store
 
@@ -322,7 +323,7 @@ def test_files_that_cannot_be_taken_back_fail_the_job_naming_them(
     assert (outcome.status, outcome.error_code) == (JobStatus.FAILED, "cleanup_failed")
     message = str(outcome.message)
     assert "(s3_AccessDenied)" in message
-    assert "b1/seg/mask.png (AccessDenied)" in message
+    assert "b1/seg/mask.png (s3_AccessDenied)" in message
     assert "depth.png" not in message
     assert keys(s3) == {"b1/seg/mask.png"}
 
@@ -483,7 +484,7 @@ def test_a_cleanup_failure_after_a_surprise_names_the_surprise(
     assert (outcome.error_code, outcome.message) == (
         "cleanup_failed",
         "the job failed (RuntimeError) and its referenced files could not be deleted: "
-        f"1 object(s) left in s3://{BUCKET}: b1/seg/mask.png (AccessDenied)",
+        f"1 object(s) left in s3://{BUCKET}/: b1/seg/mask.png (s3_AccessDenied)",
     )
 
 
@@ -511,7 +512,7 @@ class CompletedWithoutResult:
 
 def test_a_completed_job_without_a_result_is_skipped(s3) -> None:
     # Given a completed job with no result URL
-    store = ResultStore(s3, BUCKET, "")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
     client = cast(PlaymentClient, CompletedWithoutResult())
     # When its page is exported
     result = export_page(client, store, page_of("a"))

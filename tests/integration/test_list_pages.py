@@ -25,6 +25,7 @@ from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.result_store import ResultStore
 from playment_exporter.retry_policy import RetrySettings
 from playment_exporter.run_records import RunRecords
+from playment_exporter.storage_s3 import S3Storage
 from playment_simulator import (
     Catalog,
     FaultPlan,
@@ -55,12 +56,12 @@ def plan(s3: Any, start_simulator: Callable[..., Simulator]) -> Iterator[Plan]:
     ) -> tuple[ListingSummary, list[dict[str, Any]]]:
         simulator = start_simulator(sample_catalog(PROJECT, batches, not_completed_every))
         client = PlaymentClient(simulator.api_url, API_KEY)
-        store = ResultStore(s3, BUCKET, "")
+        store = ResultStore(S3Storage(s3, BUCKET), "")
         closing.extend([client, store])
         request = ExportRequest.from_input(
             {"project_id": PROJECT, "batch_ids": list(batches), "overwrite": overwrite}
         )
-        records = RunRecords(s3, BUCKET, "plan")
+        records = RunRecords(S3Storage(s3, BUCKET), "plan")
         summary = list_export_pages(
             client, store, records, request, max_concurrency=max_concurrency, started_at=now()
         )
@@ -178,8 +179,8 @@ def test_a_job_listed_twice_is_fetched_once_and_counted_once(s3: Any) -> None:
         [ListedJob(id="n", status=waiting), ListedJob(id="c", status=done)],
     ]
     client = cast(PlaymentClient, ShiftingListing(pages))
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "dupes")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "dupes")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     # When the export is planned
     summary = list_export_pages(
@@ -208,10 +209,10 @@ def test_a_batch_id_that_is_not_safe_is_left_out_and_the_rest_listed(
     )
     simulator = start_simulator(catalog)
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
     request = ExportRequest.from_input({"project_id": PROJECT, "all_batches": True})
     # When every batch of the project is planned
-    records = RunRecords(s3, BUCKET, "all")
+    records = RunRecords(S3Storage(s3, BUCKET), "all")
     summary = list_export_pages(
         client, store, records, request, max_concurrency=4, started_at=now()
     )
@@ -237,8 +238,8 @@ def test_a_batch_playment_does_not_know_is_one_failed_entry_and_the_others_are_l
     # Given a project with batches b1 and b2, and a request for b1, "nope" and b2
     simulator = start_simulator(sample_catalog(PROJECT, {"b1": 12, "b2": 8}, 0))
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "unknown-batch")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "unknown-batch")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "nope", "b2"]})
     # When the export is planned
     summary = list_export_pages(
@@ -269,12 +270,12 @@ def test_a_project_playment_does_not_know_fails_the_listing_naming_it(
     # Given a request for a batch of a project the API does not know
     simulator = start_simulator(sample_catalog(PROJECT, {"b1": 3}, 0))
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
     request = ExportRequest.from_input({"project_id": "nope", "batch_ids": ["b1", "b2"]})
     # When the export is planned / Then it fails on the first batch, naming the project
     with pytest.raises(PlaymentApiError) as raised:
         list_export_pages(
-            client, store, RunRecords(s3, BUCKET, "x"), request, max_concurrency=4,
+            client, store, RunRecords(S3Storage(s3, BUCKET), "x"), request, max_concurrency=4,
             started_at=now(),
         )  # fmt: skip
     store.close()
@@ -292,7 +293,7 @@ def test_reading_the_project_details_stops_at_the_deadline(
     simulator = start_simulator(sample_catalog(PROJECT, {"b1": 3}), faults=faults)
     fast = RetrySettings(window=30, initial_wait=0.01, max_wait=0.05)
     client = PlaymentClient(simulator.api_url, API_KEY, retry=fast, sleep=lambda _: None)
-    store = ResultStore(s3, BUCKET, "")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
     request = ExportRequest.from_input({"project_id": PROJECT, "all_batches": True})
     started = time.monotonic()
     # When every batch of the project is planned / Then it gives up at the deadline
@@ -300,7 +301,7 @@ def test_reading_the_project_details_stops_at_the_deadline(
         list_export_pages(
             client,
             store,
-            RunRecords(s3, BUCKET, "late"),
+            RunRecords(S3Storage(s3, BUCKET), "late"),
             request,
             max_concurrency=4,
             started_at=now(),
@@ -391,8 +392,8 @@ def test_steps_stop_at_their_bound_and_resume_at_the_cursor(
     catalog = sample_catalog(PROJECT, {"b1": 25, "b2": 7, "b3": 40}, not_completed_every=9)
     simulator = start_simulator(catalog, page_size=10)
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "steps")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "steps")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "b2", "b3"]})
     # When the export is listed step by step
     steps = list_in_steps(client, store, records, request, step_jobs=30)
@@ -427,8 +428,8 @@ def test_a_refused_token_lists_the_batch_again_and_counts_each_job_once(
     refused = FaultPlan(scripted={("list", f"b1@{TOKEN_BASE + 30}"): ["token_refused"]})
     simulator = start_simulator(catalog, page_size=10, faults=refused)
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "refused")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "refused")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     # When it is listed step by step, the first chunk exported between the steps
     steps = list_in_steps(
@@ -466,8 +467,8 @@ def test_a_job_listed_again_in_a_later_step_is_neither_fetched_nor_counted_again
     ]
     s3.put_object(Bucket=BUCKET, Key="b1/z.json", Body=b"{}", Metadata={"export-execution": "x"})
     client = cast(PlaymentClient, ShiftingListing(pages))
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "twice")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "twice")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     # When it is listed step by step, each chunk exported between the steps
     steps = list_in_steps(
@@ -494,12 +495,14 @@ def test_carried_tokens_refused_again_and_again_end_the_listing(
     refused = FaultPlan(permanent={("list", f"b1@{TOKEN_BASE + 10}"): "token_refused"})
     simulator = start_simulator(sample_catalog(PROJECT, {"b1": 30}), page_size=10, faults=refused)
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     # When it is listed in steps of one page / Then it gives up after a few fresh starts,
     # naming the batch, rather than listing forever
     with pytest.raises(PlaymentApiError, match="batch b1: Playment refused a page token"):
-        list_in_steps(client, store, RunRecords(s3, BUCKET, "stuck"), request, step_jobs=10)
+        list_in_steps(
+            client, store, RunRecords(S3Storage(s3, BUCKET), "stuck"), request, step_jobs=10
+        )
     store.close()
     client.close()
 
@@ -541,7 +544,7 @@ def test_only_batches_that_changed_or_are_due_are_listed_again(
 ) -> None:
     # Given batches a and b recorded clean by a run a while ago, with their details then
     first_run = now() - later
-    history = BatchHistory(s3, BUCKET, PROJECT)
+    history = BatchHistory(S3Storage(s3, BUCKET), PROJECT)
     history.write(
         {
             batch.id: BatchRecord(fingerprint=batch.fingerprint(), listed_at=first_run)
@@ -549,8 +552,8 @@ def test_only_batches_that_changed_or_are_due_are_listed_again(
         }
     )
     client = ProjectWithDetails(now_details)
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "scheduled")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "scheduled")
     request = ExportRequest.from_input({"project_id": PROJECT, "all_batches": True})
     # When every batch is planned now, with the default seven days between full listings
     list_export_pages(
@@ -588,7 +591,7 @@ class CyclingListing:
 def test_a_page_token_that_comes_back_ends_the_listing_instead_of_looping(s3: Any) -> None:
     # Given a batch whose page tokens go round in a circle
     client = CyclingListing()
-    store = ResultStore(s3, BUCKET, "")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     # When it is listed / Then the listing stops with repeated_page_token, naming the batch,
     # after three pages, rather than paging forever
@@ -596,7 +599,7 @@ def test_a_page_token_that_comes_back_ends_the_listing_instead_of_looping(s3: An
         list_export_pages(
             cast(PlaymentClient, client),
             store,
-            RunRecords(s3, BUCKET, "cycle"),
+            RunRecords(S3Storage(s3, BUCKET), "cycle"),
             request,
             max_concurrency=4,
             started_at=now(),
@@ -612,14 +615,14 @@ def test_a_last_page_that_hands_back_its_own_token_ends_the_listing(
     catalog = sample_catalog(PROJECT, {"b1": 250}, last_page_tokens=("repeat",))
     simulator = start_simulator(catalog)
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     # When the batch is listed / Then it stops with repeated_page_token after three pages
     with pytest.raises(PlaymentApiError) as raised:
         list_export_pages(
             client,
             store,
-            RunRecords(s3, BUCKET, "repeat"),
+            RunRecords(S3Storage(s3, BUCKET), "repeat"),
             request,
             max_concurrency=4,
             started_at=now(),
@@ -659,8 +662,8 @@ def test_each_listing_step_run_twice_writes_and_returns_the_same(
             s3.put_object(Bucket=BUCKET, Key=f"{batch_id}/{job.id}.json", Body=b"{}")
     simulator = start_simulator(catalog, page_size=10)
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "twice-each")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "twice-each")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "b2", "b3"]})
     started = now() + timedelta(seconds=1)
 
@@ -731,8 +734,8 @@ def test_a_step_stops_at_its_deadline_in_the_already_exported_pass_and_the_next_
     # step's deadline 450 s away (an execution that started after the earlier run)
     simulator, jobs = sparse_batch
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "late-pass")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "late-pass")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     lists, clock = clock_of_lists(s3)
     begun = clock()
@@ -791,8 +794,8 @@ def test_the_step_that_settles_what_another_left_run_twice_writes_and_returns_th
     # Given the sparse batch, and a first step whose pass met its deadline after one LIST
     simulator, _ = sparse_batch
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "resume-twice")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "resume-twice")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     started = now() + timedelta(seconds=1)
     _, clock = clock_of_lists(s3)
@@ -834,8 +837,8 @@ def test_batches_the_pass_did_not_reach_by_the_deadline_go_to_the_next_step(
     catalog = sample_catalog(PROJECT, {"b1": 3, "b2": 3}, not_completed_every=0)
     simulator = start_simulator(catalog)
     client = PlaymentClient(simulator.api_url, API_KEY)
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "late-batches")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "late-batches")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "b2"]})
     lists, clock = clock_of_lists(s3)
     started = now()
@@ -889,8 +892,8 @@ def test_asking_which_execution_wrote_a_result_waits_for_the_next_step_past_the_
             Bucket=BUCKET, Key=f"b1/{job_id}.json", Body=b"{}", Metadata={"export-execution": "own"}
         )
     client = cast(PlaymentClient, ShiftingListing(pages))
-    store = ResultStore(s3, BUCKET, "")
-    records = RunRecords(s3, BUCKET, "own")
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "own")
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     heads = CountCalls(s3, "HeadObject")
     _, clock = clock_of_lists(s3)

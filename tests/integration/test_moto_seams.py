@@ -1,41 +1,24 @@
-"""The local engine's other seams into moto: the results folder, the per-request tuning and the
-deferred Batch import. If one of these fails, moto moved: read the module the test names."""
+"""The local engine's other seams into moto: the per-request tuning and the Map workers. If
+one of these fails, moto moved: read the module the test names."""
 
-import errno
 import gc
 import inspect
 import json
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 from moto import mock_aws
 from moto.core.base_backend import BackendDict
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.s3.models import S3Backend, s3_backends
 
-from playment_exporter.errors import AlreadyExported
-from playment_exporter.result_store import ResultStore
 from playment_local import map_iteration, moto_tuning
 from playment_local.map_iteration import IterativeMapWorkers
 from playment_local.moto_tuning import EmulatorTuning
-from playment_local.results_folder import SEAMS, FolderBackedS3, ResultsFolder
 
 MiB = 1024 * 1024
 ACCOUNT = "123456789012"
-
-
-def test_the_results_folder_seams_still_have_their_shape() -> None:
-    # Given the backend methods results_folder.py wraps / Then they take what it passes on
-    shapes = {name: list(inspect.signature(getattr(S3Backend, name)).parameters) for name in SEAMS}
-    assert shapes["put_object"][:4] == ["self", "bucket_name", "key_name", "value"]
-    assert shapes["complete_multipart_upload"] == ["self", "bucket_name", "multipart_id", "body"]
-    assert shapes["delete_object"][:3] == ["self", "bucket_name", "key_name"]
 
 
 def test_the_tuning_seams_still_exist() -> None:
@@ -47,142 +30,6 @@ def test_the_tuning_seams_still_exist() -> None:
         "self",
         "request",
     ]
-
-
-@pytest.fixture
-def folder_s3(aws, tmp_path):
-    """An S3 bucket whose results are kept in ``tmp_path/out`` (the engine's arrangement)."""
-    folder = ResultsFolder(tmp_path / "out", "results-bucket")
-    hooks = FolderBackedS3()
-    hooks.register(folder)
-    hooks.install()
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="results-bucket")
-    yield folder, s3
-    hooks.uninstall()
-
-
-def test_a_result_is_staged_as_s3_accepts_it_and_appears_when_its_page_is_published(
-    folder_s3,
-) -> None:
-    # Given the results folder in place of the bucket's result objects
-    folder, s3 = folder_s3
-    body = b'{"a": 1}'
-    # When a handler puts a result, and a run record
-    s3.put_object(Bucket="results-bucket", Key="b1/j1.json", Body=body, IfNoneMatch="*")
-    s3.put_object(Bucket="results-bucket", Key="_exports/e/report.json", Body=b"{}")
-    # Then the result's bytes wait in staging, not in OUT and not in moto; the record stays in moto
-    assert (folder.staging / "b1" / "j1.json").read_bytes() == body
-    assert not (folder.root / "b1").exists()
-    backend = s3_backends[ACCOUNT]["aws"]
-    kept = backend.get_object("results-bucket", "b1/j1.json")
-    assert kept is not None
-    assert kept.value == b""
-    assert s3.get_object(Bucket="results-bucket", Key="_exports/e/report.json")["Body"].read()
-    # And the key still counts for a create-only write
-    with pytest.raises(s3.exceptions.ClientError, match="PreconditionFailed"):
-        s3.put_object(Bucket="results-bucket", Key="b1/j1.json", Body=body, IfNoneMatch="*")
-    # When its page is published / Then it is in OUT, whole, and staging is empty of it
-    assert folder.publish("b1", ["j1"]) == 1
-    assert (folder.root / "b1" / "j1.json").read_bytes() == body
-    assert not (folder.staging / "b1" / "j1.json").exists()
-
-
-def test_a_deleted_object_is_dropped_from_staging_and_never_published(folder_s3) -> None:
-    # Given a referenced file a job wrote, then took back (the job failed)
-    folder, s3 = folder_s3
-    s3.put_object(Bucket="results-bucket", Key="b1/j1/mask.png", Body=b"png")
-    s3.delete_objects(
-        Bucket="results-bucket", Delete={"Objects": [{"Key": "b1/j1/mask.png"}], "Quiet": True}
-    )
-    # When the page is published / Then nothing of the job appears
-    assert folder.publish("b1", ["j1"]) == 0
-    assert not (folder.root / "b1").exists()
-
-
-def test_published_results_count_results_only(folder_s3) -> None:
-    # Given two jobs staged, one with a referenced file beside it, and the page's index part
-    folder, s3 = folder_s3
-    for key in ("b1/j1.json", "b1/j2.json", "b1/j2/mask.png", "index.v1/batch_id=b1/e-1.jsonl"):
-        s3.put_object(Bucket="results-bucket", Key=key, Body=b"{}")
-    # When the page is published with its index part
-    moved = folder.publish("b1", ["j1", "j2"], also=["index.v1/batch_id=b1/e-1.jsonl"])
-    # Then all four files moved, and two of them are results: what a user counts in OUT
-    assert (moved, folder.published, folder.results_published) == (4, 4, 2)
-
-
-def test_a_full_disk_is_remembered_and_leaves_no_partial_file(folder_s3) -> None:
-    # Given a staged result, and a body whose writing runs out of space after its first chunk
-    folder, s3 = folder_s3
-    s3.put_object(Bucket="results-bucket", Key="b1/j0.json", Body=b"{}")
-
-    def chunks_until_the_disk_is_full() -> Iterator[bytes]:
-        yield b'{"a": '
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    # When it is staged / Then the error goes on to the caller (S3 fails the put), the folder
-    # remembers it, and no part of the body is left in staging
-    with pytest.raises(OSError, match="No space left"):
-        folder.stage("b1/j1.json", chunks_until_the_disk_is_full())
-    assert folder.no_space is not None
-    assert folder.no_space.errno == errno.ENOSPC
-    assert sorted(path.name for path in (folder.staging / "b1").iterdir()) == ["j0.json"]
-    # And another error (not a full disk) is not taken for one
-    other = ResultsFolder(folder.root / "other", "b")
-    with pytest.raises(OSError, match="I/O error"):
-        other.stage("b1/j1.json", _failing(errno.EIO))
-    assert other.no_space is None
-
-
-def _failing(code: int) -> Iterator[bytes]:
-    yield b"x"
-    raise OSError(code, "I/O error")
-
-
-def test_a_multipart_result_streams_into_staging_with_s3s_checks(folder_s3) -> None:
-    # Given a result over the multipart threshold, written create-only by the real ResultStore
-    folder, s3 = folder_s3
-    store = ResultStore(s3, "results-bucket", workers=2)
-    body = bytes(range(256)) * (40 * MiB // 256)
-    import io
-
-    store.write_result("b1", "big", io.BytesIO(body), overwrite=False)
-    # Then staging holds it byte for byte, with S3's multipart ETag, and no part is kept in moto
-    assert (folder.staging / "b1" / "big.json").read_bytes() == body
-    head = s3.head_object(Bucket="results-bucket", Key="b1/big.json")
-    assert head["ETag"].strip('"').endswith("-5")
-    assert not s3_backends[ACCOUNT]["aws"].get_bucket("results-bucket").multiparts
-    # And a second create-only write of the same key is refused as S3 refuses it
-    with pytest.raises(AlreadyExported):
-        store.write_result("b1", "big", io.BytesIO(body), overwrite=False)
-    store.close()
-
-
-@pytest.mark.parametrize("key", ["../escape.json", "b1/../../escape.json", "/etc/passwd"])
-def test_a_key_that_would_lead_out_of_the_folder_is_refused(tmp_path, key) -> None:
-    # Given the output folder / When a key would resolve outside it / Then it is refused
-    folder = ResultsFolder(tmp_path / "out", "results-bucket")
-    with pytest.raises(ValueError, match="outside"):
-        folder.path_for(key)
-    with pytest.raises(ValueError, match="outside"):
-        folder.stage(key, [b"x"])
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_results_already_in_the_folder_are_listed_without_their_bytes(folder_s3) -> None:
-    # Given results an earlier run left in OUT (and a stray file that is not one)
-    folder, s3 = folder_s3
-    (folder.root / "b1").mkdir(parents=True)
-    (folder.root / "b1" / "j1.json").write_bytes(b"x" * 1000)
-    (folder.root / "b1" / "notes.txt").write_text("not a result")
-    # When they are added as keys
-    added = FolderBackedS3().add_existing(
-        s3_backends[ACCOUNT]["aws"], folder, folder.existing_result_keys(["b1"])
-    )
-    # Then the listing sees the result, with no body in moto
-    listed = s3.list_objects_v2(Bucket="results-bucket", Prefix="b1/")["Contents"]
-    assert added == 1
-    assert [(item["Key"], item["Size"]) for item in listed] == [("b1/j1.json", 0)]
 
 
 def test_the_tuned_emulator_still_answers_and_collects_after_enough_bytes(aws, monkeypatch) -> None:
@@ -216,26 +63,6 @@ def test_the_tuned_emulator_still_answers_and_collects_after_enough_bytes(aws, m
     assert isinstance(vars(S3Backend)["_url_module"], property)
     assert vars(BackendDict)["_create_account_specific_backend"].__name__ != "create_if_missing"
     gc.collect()
-
-
-def test_moto_batch_is_imported_only_when_used() -> None:
-    # Given a fresh interpreter where the engine deferred moto.batch
-    code = (
-        "import sys\n"
-        "from playment_local.moto_imports import defer_batch\n"
-        "defer_batch()\n"
-        "import moto.stepfunctions.parser.models\n"
-        "print('ec2' if 'moto.ec2' in sys.modules else 'no-ec2')\n"
-        "import moto.batch\n"
-        "print(type(moto.batch.batch_backends).__name__)\n"
-    )
-    # When moto's Step Functions engine is imported, then moto.batch is used
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
-    )  # fmt: skip
-    # Then EC2 was not imported for the engine, and Batch still works when asked for
-    assert done.stdout.split() == ["no-ec2", "BackendDict"]
 
 
 def test_the_map_worker_seam_still_has_its_shape() -> None:

@@ -15,6 +15,7 @@ from playment_exporter.errors import BATCH_NOT_FOUND
 from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.report import ReportSummary, write_report
 from playment_exporter.run_records import BatchPlan, RunRecords
+from playment_exporter.storage_s3 import S3Storage
 from tests.conftest import BUCKET
 
 LISTING = {"project_id": "p1", "overwrite": False, "chunks": 1}
@@ -30,7 +31,7 @@ def outcome(number: int, *outcomes: JobOutcome) -> PageOutcome:
 
 @pytest.fixture
 def records(s3: Any) -> RunRecords:
-    run = RunRecords(s3, BUCKET, "run-1")
+    run = RunRecords(S3Storage(s3, BUCKET), "run-1")
     run.write_batch_plan(BatchPlan(batch_ids=["b1"]))
     return run
 
@@ -284,7 +285,7 @@ def test_only_batches_exported_without_a_failure_are_recorded_clean(
     records.write_page_outcome(outcome(0, JobOutcome.exported("a", 1)))
     failed = [JobOutcome.failed("z", "FS_0004", "gone")]
     records.write_page_outcome(PageOutcome(project_id="p1", batch_id="b2", page=1, outcomes=failed))
-    history = BatchHistory(s3, BUCKET, "p1")
+    history = BatchHistory(S3Storage(s3, BUCKET), "p1")
     earlier = datetime(2026, 1, 1, tzinfo=UTC)
     history.write({"b2": BatchRecord(fingerprint=details, listed_at=earlier)})
     started = "2026-12-01T00:00:00+00:00"
@@ -330,11 +331,12 @@ def test_a_step_over_many_jobs_needing_attention_keeps_its_memory_flat(moto_serv
     # counted as the step's memory)
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
-    small, large = RunRecords(s3, BUCKET, "small"), RunRecords(s3, BUCKET, "large")
+    storage = S3Storage(s3, BUCKET)
+    small, large = RunRecords(storage, "small"), RunRecords(storage, "large")
     for run, chunks in ((small, 1), (large, 6)):
         run.write_batch_plan(BatchPlan(batch_ids=["b1"]))
         not_completed_chunks(run, chunks, 5_000)
-    write_report(RunRecords(s3, BUCKET, "small"), {**LISTING, "chunks": 1})  # warm: imports
+    write_report(RunRecords(storage, "small"), {**LISTING, "chunks": 1})  # warm: imports
     # When each run's report is written in one step, its peak memory measured
     small_peak, _ = peak_of_one_step(small, {**LISTING, "chunks": 1})
     large_peak, summary = peak_of_one_step(large, {**LISTING, "chunks": 6})
@@ -355,7 +357,7 @@ def test_the_state_between_steps_stays_the_same_size_whatever_the_batches_with_f
     monkeypatch.setattr(report_module, "MAX_PAGES_PER_STEP", 1)
 
     def state_size(batches: int) -> int:
-        run = RunRecords(s3, BUCKET, f"failures-in-{batches:04d}")
+        run = RunRecords(S3Storage(s3, BUCKET), f"failures-in-{batches:04d}")
         run.write_batch_plan(BatchPlan(batch_ids=[f"batch-{n:04d}" for n in range(batches)]))
         failed = [
             PageOutcome(
@@ -407,7 +409,7 @@ def test_each_report_step_run_twice_changes_nothing(
         )
     monkeypatch.setattr(report_module, "MAX_PAGES_PER_STEP", 1)
     listing = {**LISTING, "chunks": 2, "started_at": "2026-12-01T00:00:00+00:00"}
-    history = BatchHistory(s3, BUCKET, "p1")
+    history = BatchHistory(S3Storage(s3, BUCKET), "p1")
     # When every step runs twice on the same input, as a retry after a crash would
     first = write_report(records, listing, history=history)
     written_once = objects_under(s3, "")

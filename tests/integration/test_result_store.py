@@ -13,7 +13,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from playment_exporter.errors import (
     AlreadyExported,
@@ -21,7 +20,9 @@ from playment_exporter.errors import (
     ResultsBucketUnusable,
     TransientError,
 )
-from playment_exporter.result_store import MiB, ResultStore, StackHome
+from playment_exporter.result_store import ResultStore
+from playment_exporter.storage import StorageError
+from playment_exporter.storage_s3 import MiB, S3Storage, StackHome
 from tests.conftest import BUCKET, REGION
 from tests.integration.conftest import MOTO_ACCOUNT
 from tests.integration.s3_answers import (
@@ -37,7 +38,7 @@ LARGE = 9 * MiB  # past the store's multipart threshold (8 MiB): CompleteMultipa
 
 @pytest.fixture
 def store(s3: Any) -> Iterator[ResultStore]:
-    made = ResultStore(s3, BUCKET, "")
+    made = ResultStore(S3Storage(s3, BUCKET), "")
     yield made
     made.close()
 
@@ -118,9 +119,10 @@ def test_a_precondition_failure_is_already_exported_naming_the_key(
 def test_another_s3_error_is_raised_as_it_came(s3: Any, store: ResultStore) -> None:
     # Given S3 refusing the write for a reason that is neither 409 nor 412
     FailFirstCalls(s3, "PutObject", status=403, code="AccessDenied")
-    # When written / Then S3's own error comes through, neither retried nor "already exported"
-    with pytest.raises(Exception, match="AccessDenied") as raised:
+    # When written / Then S3's own code comes through, neither retried nor "already exported"
+    with pytest.raises(StorageError) as raised:
         store.write_result("b1", "a", io.BytesIO(b"{}"), overwrite=False, size_hint=2)
+    assert raised.value.code == "s3_AccessDenied"
     assert not isinstance(raised.value, (TransientError, AlreadyExported))
 
 
@@ -134,8 +136,8 @@ def test_delete_raises_naming_every_key_s3_refused(s3: Any, store: ResultStore) 
         store.delete(["b1/j/a.png", "b1/j/b.png", "b1/j/c.png"])
     # Then the error names each refused key with S3's code, and a refusal did not stop the
     # next key: only the allowed one is gone
-    assert raised.value.left == {"b1/j/a.png": "AccessDenied", "b1/j/c.png": "AccessDenied"}
-    assert "b1/j/a.png (AccessDenied)" in str(raised.value)
+    assert raised.value.left == {"b1/j/a.png": "s3_AccessDenied", "b1/j/c.png": "s3_AccessDenied"}
+    assert "b1/j/a.png (s3_AccessDenied)" in str(raised.value)
     assert {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]} == {
         "b1/j/a.png",
         "b1/j/c.png",
@@ -249,7 +251,7 @@ def test_a_result_says_which_execution_wrote_it(s3: Any, store: ResultStore) -> 
 
 def test_the_prefix_scopes_every_key(s3: Any) -> None:
     # Given a store writing under a prefix
-    store = ResultStore(s3, BUCKET, "exports/")
+    store = ResultStore(S3Storage(s3, BUCKET), "exports/")
     try:
         # When a result and a referenced file are written
         store.write_result("b1", "a", io.BytesIO(b"{}"), overwrite=False, size_hint=2)
@@ -301,7 +303,7 @@ def test_a_result_damaged_on_the_way_is_refused_and_nothing_is_stored(
     damage = DamageInTransit(s3, operation)
     hint = size if operation == "PutObject" else None
     # When it is written / Then S3's own check refuses it (BadDigest), and no object is left
-    with pytest.raises(ClientError, match="BadDigest"):
+    with pytest.raises(StorageError, match="BadDigest"):
         store.write_result("b1", "a", io.BytesIO(body), overwrite=False, size_hint=hint)
     assert damage.damaged == 1
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
@@ -317,7 +319,7 @@ def test_a_bucket_in_the_stacks_region_and_account_passes_the_check(
     # Given the results bucket in the stack's own region and account
     calls = CountCalls(s3, "GetBucketLocation")
     # When it is checked / Then nothing is raised, for the price of one call
-    store.check_home(HOME)
+    S3Storage(s3, BUCKET).check_home(HOME)
     assert calls.calls == 1
 
 
@@ -327,11 +329,11 @@ def test_a_bucket_in_another_region_is_refused_naming_both_regions(s3: Any) -> N
     boto3.client("s3", region_name="eu-west-1").create_bucket(
         Bucket=far, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
-    store = ResultStore(s3, far, "")
+    storage = S3Storage(s3, far)
     # When it is checked / Then one line names the bucket's region and account and the stack's
     with pytest.raises(ResultsBucketUnusable) as raised:
-        store.check_home(HOME)
-    store.close()
+        storage.check_home(HOME)
+    storage.close()
     assert str(raised.value) == (
         f"results bucket {far} is in eu-west-1, account {MOTO_ACCOUNT}; this stack runs in "
         f"us-east-1, account {MOTO_ACCOUNT}: a distributed Map reads its manifest and writes "
@@ -349,11 +351,11 @@ def test_a_bucket_of_another_account_is_refused_naming_the_stacks(
     s3.create_bucket(Bucket="their-results")
     monkeypatch.delenv("MOTO_ACCOUNT_ID")
     owner_check = BucketOwnerCondition(s3, "GetBucketLocation")
-    store = ResultStore(s3, "their-results", "")
+    storage = S3Storage(s3, "their-results")
     # When it is checked from the stack's account
     with pytest.raises(ResultsBucketUnusable) as raised:
-        store.check_home(HOME)
-    store.close()
+        storage.check_home(HOME)
+    storage.close()
     # Then S3 refused it, and one line says the bucket is not the stack's account's
     assert owner_check.refused == 1
     assert str(raised.value).startswith(
@@ -366,11 +368,11 @@ def test_a_bucket_of_another_account_is_refused_naming_the_stacks(
 
 def test_a_bucket_that_does_not_exist_is_refused_by_name(s3: Any) -> None:
     # Given a results bucket name nobody made
-    store = ResultStore(s3, "no-such-results", "")
+    storage = S3Storage(s3, "no-such-results")
     # When it is checked / Then the error says so, with where the stack runs
     with pytest.raises(
         ResultsBucketUnusable,
         match=r"^results bucket no-such-results does not exist; this stack runs in us-east-1",
     ):
-        store.check_home(HOME)
-    store.close()
+        storage.check_home(HOME)
+    storage.close()

@@ -34,14 +34,14 @@ def test_objects_left_behind_names_the_first_ten_and_counts_the_rest() -> None:
     # Given twelve keys S3 would not delete
     left = {f"b1/j/{n:02d}.png": "AccessDenied" for n in range(12)}
     # When shown
-    error = ObjectsLeftBehind("bucket", left)
+    error = ObjectsLeftBehind("s3://bucket", left)
     # Then the first ten are named with S3's code, the other two counted, the bucket named
     shown = ", ".join(f"b1/j/{n:02d}.png (AccessDenied)" for n in range(10))
     assert str(error) == f"12 object(s) left in s3://bucket: {shown} and 2 more"
-    assert (error.bucket, error.left) == ("bucket", left)
+    assert (error.location, error.left) == ("s3://bucket", left)
 
 
 def test_objects_left_behind_at_the_limit_names_them_all() -> None:
     # Given exactly ten keys / When shown / Then all are named and nothing is "more"
     left = {f"k{n}": "AccessDenied" for n in range(10)}
-    assert str(ObjectsLeftBehind("b", left)).endswith("k9 (AccessDenied)")
+    assert str(ObjectsLeftBehind("s3://b", left)).endswith("k9 (AccessDenied)")

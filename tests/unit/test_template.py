@@ -21,7 +21,7 @@ from exporter_runtime.settings import ListPagesSettings
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import ListingSummary
 from playment_exporter.report import ReportSummary
-from playment_exporter.run_records import RunRecords
+from playment_exporter.run_records import manifest_key_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -985,8 +985,7 @@ def test_the_sample_write_report_event_carries_a_listing_as_list_pages_returns_i
     # And it is the last listing step's (no cursor), and its manifest is where RunRecords puts it
     assert summary.cursor is None
     assert summary.chunks == summary.chunk + 1
-    records = RunRecords(None, summary.bucket, summary.execution)
-    assert summary.manifest_key == records.manifest_key(summary.chunk)
+    assert summary.manifest_key == manifest_key_of(summary.execution, summary.chunk)
     # And it is the first report step's event, as BeginReport makes it: no progress yet
     assert event["progress"] is None
     assert event["execution"] == summary.execution

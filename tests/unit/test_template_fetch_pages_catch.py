@@ -24,7 +24,8 @@ from moto import mock_aws
 from playment_exporter.list_pages import ListingSummary
 from playment_exporter.outcomes import JobPage
 from playment_exporter.report import ReportSummary
-from playment_exporter.run_records import BatchPlan, RunRecords
+from playment_exporter.run_records import BatchPlan, RunRecords, manifest_key_of
+from playment_exporter.storage_s3 import S3Storage
 from playment_local.lambda_dispatch import LambdaDispatch, RegisteredFunction
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +39,7 @@ LISTING = ListingSummary.model_validate(
     | {
         "execution": EXECUTION,
         "bucket": BUCKET,
-        "manifest_key": RunRecords(None, BUCKET, EXECUTION).manifest_key(0),
+        "manifest_key": manifest_key_of(EXECUTION, 0),
         "chunk": 0,
         "chunks": 1,
         "cursor": None,
@@ -75,7 +76,7 @@ def run_definition() -> Iterator[Run]:
         def run(*, write_manifest: bool, result_writer_bucket: str) -> Any:
             s3 = boto3.client("s3")
             s3.create_bucket(Bucket=BUCKET)
-            records = RunRecords(s3, BUCKET, EXECUTION)
+            records = RunRecords(S3Storage(s3, BUCKET), EXECUTION)
             iam = boto3.client("iam")
             role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
             calls: dict[str, list[Any]] = {"ListPages": [], "FetchResult": [], "WriteReport": []}

@@ -20,6 +20,7 @@ import ijson
 from pydantic import BaseModel, TypeAdapter
 
 from playment_exporter.api_models import ProjectBatch
+from playment_exporter.storage import Storage, read_all
 
 HISTORY_PREFIX = "_exports/_batch-history/"
 
@@ -33,17 +34,15 @@ _HISTORY = TypeAdapter(dict[str, BatchRecord])
 
 
 class BatchHistory:
-    def __init__(self, s3_client: Any, bucket: str, project_id: str) -> None:
-        self._s3 = s3_client
-        self.bucket = bucket
+    def __init__(self, storage: Storage, project_id: str) -> None:
+        self._storage = storage
         self.key = f"{HISTORY_PREFIX}{project_id}.json"
 
     def read(self) -> dict[str, BatchRecord]:
         """The records, or none yet."""
         if not self._exists():
             return {}
-        body = self._s3.get_object(Bucket=self.bucket, Key=self.key)["Body"].read()
-        return _HISTORY.validate_json(body)
+        return _HISTORY.validate_json(read_all(self._storage, self.key))
 
     def unchanged_batches(
         self,
@@ -58,29 +57,30 @@ class BatchHistory:
         17 MiB parsed whole); it is read as a stream, one record at a time."""
         if not self._exists():
             return {}
-        body = self._s3.get_object(Bucket=self.bucket, Key=self.key)["Body"]
+        body = self._storage.open(self.key)
         unchanged: dict[str, datetime] = {}
-        for batch_id, document in ijson.kvitems(body, ""):
-            batch = batches.get(batch_id)
-            if batch is None:
-                continue
-            record = BatchRecord.model_validate(document)
-            since = unchanged_since(record, batch.fingerprint(), started_at, full_listing_days)
-            if since is not None:
-                unchanged[batch_id] = since
+        try:
+            for batch_id, document in ijson.kvitems(body, ""):
+                batch = batches.get(batch_id)
+                if batch is None:
+                    continue
+                record = BatchRecord.model_validate(document)
+                since = unchanged_since(record, batch.fingerprint(), started_at, full_listing_days)
+                if since is not None:
+                    unchanged[batch_id] = since
+        finally:
+            body.close()
         return unchanged
 
     def _exists(self) -> bool:
         """Listed before it is read: without s3:ListBucket on the key, S3 answers a missing
         object with 403, not 404."""
-        listed = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=self.key, MaxKeys=1)
-        return any(item["Key"] == self.key for item in listed.get("Contents", []))
+        listed = self._storage.list(self.key, max_keys=1)
+        return any(item.key == self.key for item in listed.objects)
 
     def write(self, records: dict[str, BatchRecord]) -> None:
         body = json.dumps(_HISTORY.dump_python(records, mode="json"), sort_keys=True)
-        self._s3.put_object(
-            Bucket=self.bucket, Key=self.key, Body=body.encode(), ContentType="application/json"
-        )
+        self._storage.put(self.key, body.encode(), content_type="application/json")
 
 
 def unchanged_since(

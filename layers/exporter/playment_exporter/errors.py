@@ -78,13 +78,14 @@ SHOWN_KEYS = 10  # a message stays short; the rest sit under the same job's pref
 
 
 class ObjectsLeftBehind(Exception):
-    """Objects this run wrote could not be deleted again; ``left`` maps each key to S3's code."""
+    """Objects this run wrote could not be deleted again; ``left`` maps each key to the
+    storage's code; ``location`` is where they are (``s3://bucket/prefix``, a folder)."""
 
-    def __init__(self, bucket: str, left: dict[str, str]) -> None:
+    def __init__(self, location: str, left: dict[str, str]) -> None:
         shown = ", ".join(f"{key} ({code})" for key, code in list(left.items())[:SHOWN_KEYS])
         more = f" and {len(left) - SHOWN_KEYS} more" if len(left) > SHOWN_KEYS else ""
-        super().__init__(f"{len(left)} object(s) left in s3://{bucket}: {shown}{more}")
-        self.bucket = bucket
+        super().__init__(f"{len(left)} object(s) left in {location}: {shown}{more}")
+        self.location = location
         self.left = left
 
 

@@ -1,4 +1,4 @@
-"""Export one page of jobs: each job fetched and streamed into S3 by a small thread pool.
+"""Export one page of jobs: each job fetched and streamed into storage by a small thread pool.
 
 Every job ends with exactly one ``JobOutcome``; one bad job never stops the others. An auth
 failure is different: every remaining job would fail the same way, so the page stops at once
@@ -8,8 +8,7 @@ and the jobs not yet done are failed as ``auth_failed`` without a request.
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-
-import botocore.exceptions
+from datetime import UTC, datetime
 
 from playment_exporter.errors import (
     AlreadyExported,
@@ -19,11 +18,14 @@ from playment_exporter.errors import (
     RejectedBody,
     TransientError,
 )
+from playment_exporter.export_index import index_lines, to_jsonl
 from playment_exporter.ids import validate_id
 from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.referenced_files import ReferencedFileFailed, export_with_referenced_files
-from playment_exporter.result_store import ResultStore, s3_error_code
+from playment_exporter.result_store import ResultStore
+from playment_exporter.run_records import RunRecords
+from playment_exporter.storage import StorageError
 
 NOT_ATTEMPTED = "not attempted: Playment rejected the API key earlier in this page"
 
@@ -74,6 +76,38 @@ def export_page(
     return PageOutcome(
         project_id=page.project_id, batch_id=page.batch_id, page=page.page, outcomes=outcomes
     )
+
+
+def export_and_record_page(
+    client: PlaymentClient,
+    store: ResultStore,
+    records: RunRecords,
+    page: JobPage,
+    *,
+    overwrite: bool = False,
+    include_referenced: bool = False,
+    workers: int = 8,
+    deadline: float | None = None,
+) -> PageOutcome:
+    """One manifest page, as FetchResult and the local command both do it: export its jobs,
+    write its index part, then its outcome (a page with an outcome always has its index part,
+    so the report never counts a job the index lacks)."""
+    outcome = export_page(
+        client,
+        store,
+        page,
+        overwrite=overwrite,
+        include_referenced=include_referenced,
+        workers=workers,
+        deadline=deadline,
+    )
+    lines = index_lines(
+        outcome, store.result_key, execution=records.execution, exported_at=datetime.now(UTC)
+    )
+    if lines:
+        store.write_index(page.batch_id, records.execution, page.page, to_jsonl(lines))
+    records.write_page_outcome(outcome)
+    return outcome
 
 
 def export_job(
@@ -133,7 +167,7 @@ def export_job(
         return JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED)
     except (TransientError, RejectedBody, PlaymentApiError, ReferencedFileFailed) as error:
         return JobOutcome.failed(job_id, error.code, error.message)
-    except botocore.exceptions.ClientError as error:
-        return JobOutcome.failed(job_id, f"s3_{s3_error_code(error)}", "S3 refused the write")
+    except StorageError as error:
+        return JobOutcome.failed(job_id, error.code, f"{error.where} refused the write")
     except Exception as error:  # noqa: BLE001 - one job's surprise must not sink the page
         return JobOutcome.failed(job_id, "unexpected_error", type(error).__name__)

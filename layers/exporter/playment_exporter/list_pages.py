@@ -45,7 +45,7 @@ from playment_exporter.export_request import ExportRequest
 from playment_exporter.ids import validate_id
 from playment_exporter.outcomes import JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.playment_client import PlaymentClient, repeated_token
-from playment_exporter.result_store import ResultStore, StackHome
+from playment_exporter.result_store import ResultStore
 from playment_exporter.run_records import BatchPlan, LeftOutBatch, RunRecords, UnsettledJobs
 
 PAGE_SIZE = 250
@@ -155,7 +155,7 @@ def list_export_pages(
     full_listing_days: int = FULL_LISTING_DAYS,
     deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,
-    home: StackHome | None = None,
+    check_home: Callable[[], None] | None = None,
 ) -> ListingSummary:
     """List the next chunk of the export (the first, without a ``cursor``), settle what needs
     no call, and write the chunk's manifest and settled outcomes to S3.
@@ -164,13 +164,13 @@ def list_export_pages(
     ``started_at`` is the execution's start: results written since are this execution's.
     With ``history``, an ``all_batches`` export leaves out the batches unchanged since a clean
     run less than ``full_listing_days`` ago (unless it overwrites or asks for a full listing).
-    With ``home`` (the stack's region and account), the first step checks the results
-    bucket is there (``ResultsBucketUnusable``). Listing and settling stop at ``deadline``
-    (a ``clock`` time); only the chunk's writes come after it.
+    ``check_home`` is called by the first step (on AWS: the results bucket must be in the
+    stack's region and account, ``ResultsBucketUnusable``). Listing and settling stop at
+    ``deadline`` (a ``clock`` time); only the chunk's writes come after it.
     """
     if cursor is None:
-        if home is not None:
-            store.check_home(home)
+        if check_home is not None:
+            check_home()
         batch_ids = _plan_batches(
             client,
             request,

@@ -84,6 +84,7 @@ class PlaymentClient:
         self._api_url = api_url.rstrip("/")
         self._api_key = api_key
         self._known_projects: set[str] = set()  # whose details answered: batch misses are batches
+        self._answered: dict[str, ProjectDetails] = {}  # details given, not yet asked for again
         self._timeout = (connect_timeout, read_timeout)
         self._retry = retry or RetrySettings()
         self._sleep = sleep
@@ -91,6 +92,9 @@ class PlaymentClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
+        # No credentials from ~/.netrc: the key goes to the API host only, the signed URL gets
+        # none; and requests would otherwise look for that file on every request.
+        self._session.auth = _no_credentials
 
     def __repr__(self) -> str:  # never show the key
         return f"PlaymentClient(api_url={self._api_url!r})"
@@ -132,7 +136,10 @@ class PlaymentClient:
         self, project_id: str, *, deadline: float | None = None
     ) -> ProjectDetails:
         """The project's details; a project Playment does not know raises ``PlaymentApiError``
-        with code ``project_not_found``."""
+        with code ``project_not_found``. Details handed in by ``remember_details`` (the
+        answer to the run's first request) serve the first call, without a request."""
+        if (answered := self._answered.pop(project_id, None)) is not None:
+            return answered
         path = f"/projects/{quote(project_id)}/details"
         try:
             data = self._get_api_data(path, None, deadline=deadline)
@@ -141,6 +148,12 @@ class PlaymentClient:
         details = _parse(ProjectDetails, data, "project details")
         self._known_projects.add(project_id)
         return details
+
+    def remember_details(self, project_id: str, details: ProjectDetails) -> None:
+        """The project's details as a request made just now answered them (``first_contact``):
+        the next ``get_project_details`` of it returns them instead of asking again."""
+        self._answered[project_id] = details
+        self._known_projects.add(project_id)
 
     def first_contact(self, project_id: str, *, deadline: float | None = None) -> ProjectDetails:
         """The project's details, asked as a run's first request, which checks the base URL,
@@ -345,6 +358,11 @@ def _raise_for_storage_error(response: requests.Response) -> NoReturn:
     raise PlaymentApiError(
         f"storage_http_{status}", f"the signed URL answered HTTP {status}", status
     )
+
+
+def _no_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An auth that adds nothing: set on the session, it keeps ``.netrc``'s out."""
+    return request
 
 
 def _says_not_found(error: PlaymentApiError) -> bool:

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from urllib.parse import unquote, urlsplit
 
-from botocore.exceptions import ClientError
-
 from playment_exporter.errors import (
     AlreadyExported,
     ObjectsLeftBehind,
@@ -26,7 +24,8 @@ from playment_exporter.errors import (
 )
 from playment_exporter.outcomes import IndexedFile, JobOutcome, JobPage
 from playment_exporter.playment_client import PlaymentClient
-from playment_exporter.result_store import ResultStore, s3_error_code
+from playment_exporter.result_store import ResultStore
+from playment_exporter.storage import StorageError
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # beyond this the result waits on local disk (/tmp)
@@ -188,7 +187,8 @@ def _export_file(
 
 
 def _code_of(error: Exception) -> str:
-    """The code an outcome would have given ``error``: ours, S3's, or the exception's name."""
-    if isinstance(error, ClientError):
-        return f"s3_{s3_error_code(error)}"
+    """The code an outcome would have given ``error``: ours, the storage's, or the exception's
+    name."""
+    if isinstance(error, StorageError):
+        return error.code
     return str(getattr(error, "code", type(error).__name__))

@@ -226,7 +226,7 @@ def _finish(
         },
     )
     failed = totals["failed"]
-    location = f"s3://{records.bucket}/{records.report_key}"
+    location = records.uri(records.report_key)
     if state.batches_not_found:
         names = ", ".join(state.batches_not_found)
         cause = (

@@ -25,11 +25,11 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import IO, Any, Self
 
-from boto3.s3.transfer import TransferConfig
 from pydantic import BaseModel, TypeAdapter
 
 from playment_exporter.errors import InvalidInput
 from playment_exporter.outcomes import JobPage, PageOutcome
+from playment_exporter.storage import MissingObject, Storage, iter_lines, list_all, read_all
 
 EXPORTS_PREFIX = "_exports/"
 _EXECUTION_NAME = re.compile(r"[A-Za-z0-9._-]{1,80}")
@@ -37,9 +37,6 @@ _MANIFEST = TypeAdapter(list[JobPage])
 _SETTLED = TypeAdapter(list[PageOutcome])
 MiB = 1024 * 1024
 SPOOL_IN_MEMORY = MiB  # a job list's lines beyond this wait in /tmp, not in memory
-# A job list is at most a chunk's jobs (ListingStepJobs) of lines: one PutObject, or parts of
-# 8 MiB read from the spool one at a time.
-_JOB_LIST_UPLOAD = TransferConfig(multipart_chunksize=8 * MiB, max_concurrency=2)
 JSON_LINES = "application/x-ndjson"
 
 
@@ -48,9 +45,8 @@ class JobListWriter:
     exit (and only then: an error leaves the earlier version, if any, as it was). Always
     written, empty too, so that a step run again replaces whatever an earlier try wrote."""
 
-    def __init__(self, s3_client: Any, bucket: str, key: str) -> None:
-        self._s3 = s3_client
-        self._bucket = bucket
+    def __init__(self, storage: Storage, key: str) -> None:
+        self._storage = storage
         self.key = key
         self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
         self.lines = 0
@@ -71,13 +67,8 @@ class JobListWriter:
         try:
             if kind is None:
                 self._spool.seek(0)
-                self._s3.upload_fileobj(
-                    self._spool,
-                    self._bucket,
-                    self.key,
-                    ExtraArgs={"ContentType": JSON_LINES},
-                    Config=_JOB_LIST_UPLOAD,
-                )
+                # At most a chunk's jobs (ListingStepJobs) of lines, streamed from the spool.
+                self._storage.put(self.key, self._spool, content_type=JSON_LINES)
         finally:
             self._spool.close()
 
@@ -124,10 +115,14 @@ def validate_execution_name(name: object) -> str:
     return name
 
 
+def manifest_key_of(execution: str, chunk: int) -> str:
+    """Where a listing step's manifest is: the key the state machine's Map reads."""
+    return f"{EXPORTS_PREFIX}{execution}/manifests/{chunk:06d}.json"
+
+
 class RunRecords:
-    def __init__(self, s3_client: Any, bucket: str, execution: str) -> None:
-        self._s3 = s3_client
-        self.bucket = bucket
+    def __init__(self, storage: Storage, execution: str) -> None:
+        self.storage = storage
         self.execution = validate_execution_name(execution)
         self.prefix = f"{EXPORTS_PREFIX}{self.execution}/"
 
@@ -136,7 +131,7 @@ class RunRecords:
         return self.prefix + "batches.json"
 
     def manifest_key(self, chunk: int) -> str:
-        return f"{self.prefix}manifests/{chunk:06d}.json"
+        return manifest_key_of(self.execution, chunk)
 
     @property
     def report_key(self) -> str:
@@ -150,16 +145,16 @@ class RunRecords:
         return f"report/{kind}/*.jsonl"
 
     def job_list(self, kind: str, chunk: int) -> JobListWriter:
-        return JobListWriter(self._s3, self.bucket, self.job_list_key(kind, chunk))
+        return JobListWriter(self.storage, self.job_list_key(kind, chunk))
 
     def read_job_lists(self, kind: str) -> Iterator[bytes]:
         """Every line of every job list of ``kind``, in chunk order, streamed."""
-        paginator = self._s3.get_paginator("list_objects_v2")
-        prefix = f"{self.prefix}report/{kind}/"
-        for listing in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-            for item in listing.get("Contents", []):
-                body = self._s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"]
-                yield from (line for line in body.iter_lines() if line)
+        for item in list_all(self.storage, f"{self.prefix}report/{kind}/"):
+            body = self.storage.open(item.key)
+            try:
+                yield from iter_lines(body)
+            finally:
+                body.close()
 
     def page_outcome_key(self, page: int) -> str:
         return f"{self.prefix}outcomes/pages/{page:08d}.json"
@@ -214,12 +209,10 @@ class RunRecords:
         start = self.page_outcome_key(first)[: -len(".json")]
         end = self.page_outcome_key(last)
         found: set[int] = set()
-        paginator = self._s3.get_paginator("list_objects_v2")
-        for listing in paginator.paginate(Bucket=self.bucket, Prefix=prefix, StartAfter=start):
-            for item in listing.get("Contents", []):
-                if item["Key"] > end:
-                    return found
-                found.add(int(item["Key"][len(prefix) : -len(".json")]))
+        for item in list_all(self.storage, prefix, start_after=start):
+            if item.key > end:
+                return found
+            found.add(int(item.key[len(prefix) : -len(".json")]))
         return found
 
     def read_page_outcome(self, page: int) -> PageOutcome:
@@ -228,10 +221,16 @@ class RunRecords:
     def write_page_outcome(self, outcome: PageOutcome) -> None:
         self._put(self.page_outcome_key(outcome.page), outcome.model_dump_json())
 
+    @property
+    def bucket(self) -> str:
+        return self.storage.bucket
+
+    def uri(self, key: str) -> str:
+        return self.storage.uri(key)
+
     def missing_errors(self) -> type[Exception]:
         """What reading a record that is not there raises."""
-        missing: type[Exception] = self._s3.exceptions.NoSuchKey
-        return missing
+        return MissingObject
 
     def write_json(self, key: str, document: Any) -> None:
         self._put(key, json.dumps(document).encode())
@@ -251,7 +250,7 @@ class RunRecords:
 
     def _put(self, key: str, body: bytes | str | IO[bytes]) -> None:
         data = body.encode() if isinstance(body, str) else body
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json")
+        self.storage.put(key, data, content_type="application/json")
 
     def _get(self, key: str) -> bytes:
-        return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        return read_all(self.storage, key)
