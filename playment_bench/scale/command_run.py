@@ -152,10 +152,9 @@ def _report_files(out: Path) -> list[tuple[Path, int]]:
         for path in report.parent.iterdir()
         if path.is_file() and path.name not in NOT_THE_REPORT
     }
-    for name in _names_in(report):
-        for candidate in (out / name, report.parent / name):
-            if candidate.is_file():
-                found.add(candidate)
+    for name in _names_in(report):  # a name or a pattern (report/skipped/*.jsonl)
+        for folder in (out, report.parent):
+            found.update(path for path in folder.glob(name) if path.is_file())
     return [(path, path.stat().st_size) for path in sorted(found)]
 
 

@@ -65,3 +65,17 @@ def test_jobs_in_a_file_beside_the_report_or_one_it_names_count_and_the_log_does
 def test_no_report_names_no_job(tmp_path: Path) -> None:
     # Given a run that wrote no report / Then no job is named
     assert count(tmp_path) == 0
+
+
+def test_jobs_in_the_files_a_report_names_by_pattern_count(tmp_path: Path) -> None:
+    # Given a report that names its job lists by a pattern, as report.json does
+    # ("report/skipped/*.jsonl"), with the jobs split over two chunks' files
+    folder = write_report(
+        tmp_path, {"skipped_jobs": {"count": 900, "files": "report/skipped/*.jsonl"}}
+    )
+    (folder / "report" / "skipped").mkdir(parents=True)
+    for chunk, indices in enumerate((range(500), range(500, 1_000))):
+        lines = "\n".join(json.dumps(entry) for entry in not_ready(indices))
+        (folder / "report" / "skipped" / f"{chunk:06d}.jsonl").write_text(lines)
+    # When its named jobs are counted / Then every file the pattern matches counts
+    assert count(tmp_path) == 900
