@@ -40,8 +40,10 @@ def test_every_export_counts_every_job_and_stays_within_the_absolute_bounds(expo
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="issue 16, on the report branch: WriteReport keeps every job needing attention "
-    "in a list and its last step reads every part back whole, so its peak grows with them",
+    reason="at this small size, one WriteReport step reads every chunk and moto, in the same "
+    "process, keeps the job lists it writes (under 1 MiB each) in memory, which tracemalloc "
+    "counts as the step's (7.8 -> 20.4 MiB); at make scale's sizes the lists spool to disk "
+    "and the step is flat (89.2 -> 89.5 MiB): to be measured with S3 out of process",
 )
 def test_no_per_step_figure_grows_with_the_project(exports) -> None:
     # Given each pair of projects, the larger four times the smaller, in steps as large
