@@ -7,10 +7,10 @@ PYTHON_VERSION := $(shell cat .python-version)
 export PYENV_VERSION := $(PYTHON_VERSION)
 PYTHON ?= python$(basename $(PYTHON_VERSION))
 VENV := .venv
-TOOL_PACKAGES := playment_cli playment_local playment_simulator playment_operator playment_execution playment_bench
+TOOL_PACKAGES := $(addprefix tools/,playment_cli playment_local playment_simulator playment_operator playment_execution playment_bench)
 BIN := $(VENV)/bin
 
-include make/template.mk
+include tools/template_checks/template.mk
 
 .PHONY: help setup demo test lint typecheck pytest bench scale clean lock mutation
 
@@ -80,4 +80,4 @@ lock:  ## refresh constraints.txt from a clean resolve of requirements-dev.txt
 	rm -rf .venv-lock
 
 clean:  ## remove what make created
-	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache node_modules
+	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache tools/template_checks/node_modules

@@ -17,6 +17,7 @@ from playment_local.moto_server import moto_server as run_moto_server
 from playment_simulator import Catalog, Simulator, sample_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_CHECKS = ROOT / "tools" / "template_checks"
 REGION = "us-east-1"
 BUCKET = "exports-bucket"
 API_KEY = "sim-key-0123456789abcdef"
@@ -48,14 +49,14 @@ def _aws_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def translated_template() -> dict[str, Any]:
-    """template.yaml as SAM's own translator makes it (make/translate_template.py, run in the
-    pinned SAM CLI's .venv-sam, which `make test` installs): the roles and policies AWS
-    would be given."""
+    """template.yaml as SAM's own translator makes it (translate_template.py of
+    tools/template_checks, run in the pinned SAM CLI's .venv-sam, which `make test` installs):
+    the roles and policies AWS would be given."""
     sam_python = ROOT / ".venv-sam" / "bin" / "python"
     if not sam_python.exists():
         pytest.fail("no .venv-sam to translate template.yaml with: run `make template-tools`")
     done = subprocess.run(
-        [str(sam_python), str(ROOT / "make" / "translate_template.py"), "template.yaml"],
+        [str(sam_python), str(TEMPLATE_CHECKS / "translate_template.py"), "template.yaml"],
         capture_output=True,
         text=True,
         check=False,

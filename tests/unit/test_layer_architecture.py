@@ -1,4 +1,4 @@
-"""make/check_layer_architecture.py, which `make check-template` runs on .aws-sam/build.
+"""tools/template_checks/check_layer_architecture.py, run by `make check-template`.
 
 The functions run on arm64: an x86_64 extension module in the build would only fail once
 deployed. These tests run the check, as make does, on folders made to hold such files.
@@ -15,7 +15,7 @@ import pydantic_core
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECK = ROOT / "make" / "check_layer_architecture.py"
+CHECK = ROOT / "tools" / "template_checks" / "check_layer_architecture.py"
 EM_X86_64, EM_AARCH64 = 0x3E, 0xB7
 
 

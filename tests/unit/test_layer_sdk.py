@@ -1,4 +1,4 @@
-"""The layer carries the AWS SDK whole: make/check_layer_sdk.py, and the pins it checks.
+"""The layer carries the AWS SDK whole: tools/template_checks/check_layer_sdk.py and its pins.
 
 On Lambda the layer's packages come before the runtime's: a layer with botocore but not
 boto3 and s3transfer pairs the runtime's boto3 with the layer's botocore. `make
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECK = ROOT / "make" / "check_layer_sdk.py"
+CHECK = ROOT / "tools" / "template_checks" / "check_layer_sdk.py"
 LAYER_REQUIREMENTS = ROOT / "layers" / "exporter" / "requirements.txt"
 CONSTRAINTS = ROOT / "constraints.txt"
 SDK = ("boto3", "botocore", "s3transfer")

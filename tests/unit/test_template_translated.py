@@ -3,7 +3,7 @@
 test_template.py reads the template as written; some promises are only kept in what SAM makes
 of it: the API's request mapping template, the schedule's role and target, the roles' policies.
 The translation runs in .venv-sam (the pinned SAM CLI, `make template-tools`), through
-make/translate_template.py (the `translated_template` fixture).
+tools/template_checks/translate_template.py (the `translated_template` fixture).
 """
 
 import json

@@ -1,15 +1,16 @@
 # Template checks (included by the Makefile, run by `make test`):
 #   sam validate --lint, cfn-lint, asl-validator on the state machine definition, checkov with
 #   .checkov.yaml, sam build, then two checks of what sam build made: every native library is
-#   arm64 (make/check_layer_architecture.py) and the layer's packages hang together, the AWS
-#   SDK whole or absent (make/check_layer_sdk.py). Each tool comes pinned, in its own environment:
+#   arm64 (check_layer_architecture.py) and the layer's packages hang together, the AWS
+#   SDK whole or absent (check_layer_sdk.py). Each tool comes pinned, in its own environment:
 #   .venv-sam (requirements-sam.txt), .venv-checks (requirements-checks.txt: checkov pins boto3
 #   far below what the SAM CLI needs) and node_modules (package-lock.json). Their stamp files
 #   make a re-run skip the installs until a pin changes.
 
 SAM_VENV := .venv-sam
 CHECKS_VENV := .venv-checks
-NPM_STAMP := node_modules/.installed
+TEMPLATE_CHECKS := tools/template_checks
+NPM_STAMP := $(TEMPLATE_CHECKS)/node_modules/.installed
 ASL_FILE := statemachine/export.asl.json
 # The definition with its ${...} substitutions replaced by values of the right shape, as
 # CloudFormation would do it, for asl-validator to read.
@@ -27,23 +28,23 @@ PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: check-template template-tools
 
-$(SAM_VENV)/bin/activate: requirements-sam.txt
+$(SAM_VENV)/bin/activate: $(TEMPLATE_CHECKS)/requirements-sam.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python $(PYTHON_VERSION)"; exit 2; }
 	rm -rf $(SAM_VENV)
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install $(PIP_QUIET) -r requirements-sam.txt
+	$(SAM_VENV)/bin/pip install $(PIP_QUIET) -r $(TEMPLATE_CHECKS)/requirements-sam.txt
 	touch $@
 
-$(CHECKS_VENV)/bin/activate: requirements-checks.txt
+$(CHECKS_VENV)/bin/activate: $(TEMPLATE_CHECKS)/requirements-checks.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python $(PYTHON_VERSION)"; exit 2; }
 	rm -rf $(CHECKS_VENV)
 	$(PYTHON) -m venv $(CHECKS_VENV)
-	$(CHECKS_VENV)/bin/pip install $(PIP_QUIET) -r requirements-checks.txt
+	$(CHECKS_VENV)/bin/pip install $(PIP_QUIET) -r $(TEMPLATE_CHECKS)/requirements-checks.txt
 	touch $@
 
-$(NPM_STAMP): package.json package-lock.json
+$(NPM_STAMP): $(TEMPLATE_CHECKS)/package.json $(TEMPLATE_CHECKS)/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 18 or newer"; exit 2; }
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --prefix $(TEMPLATE_CHECKS) --no-audit --no-fund --loglevel=error
 	touch $@
 
 template-tools: $(SAM_VENV)/bin/activate $(CHECKS_VENV)/bin/activate $(NPM_STAMP)  ## install the pinned template-check tools
@@ -57,10 +58,10 @@ check-template: template-tools  ## lint, validate, scan and build the SAM templa
 	    -e 's|\$${ResultsIndexLocation}|s3://playment-exporter-results/playment/index.v1/|g' \
 	    -e 's/\$${\([A-Za-z]*\)FunctionArn}/arn:aws:lambda:us-east-1:123456789012:function:\1/g' \
 	    $(ASL_FILE) > $(ASL_RENDERED)
-	@if grep -n '\$${' $(ASL_RENDERED); then echo "error: a substitution in $(ASL_FILE) is not rendered by make/template.mk"; exit 1; fi
-	node_modules/.bin/asl-validator --json-path $(ASL_RENDERED)
+	@if grep -n '\$${' $(ASL_RENDERED); then echo "error: a substitution in $(ASL_FILE) is not rendered by $(TEMPLATE_CHECKS)/template.mk"; exit 1; fi
+	$(TEMPLATE_CHECKS)/node_modules/.bin/asl-validator --json-path $(ASL_RENDERED)
 	$(TEMPLATE_CHECK_ENV) $(CHECKS_VENV)/bin/checkov -f template.yaml --framework cloudformation \
 	    --config-file .checkov.yaml --quiet --skip-download
 	$(TEMPLATE_CHECK_ENV) $(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir $(BUILD_DIR)
-	$(SAM_VENV)/bin/python make/check_layer_architecture.py $(BUILD_DIR)
-	$(SAM_VENV)/bin/python make/check_layer_sdk.py $(LAYER_SITE)
+	$(SAM_VENV)/bin/python $(TEMPLATE_CHECKS)/check_layer_architecture.py $(BUILD_DIR)
+	$(SAM_VENV)/bin/python $(TEMPLATE_CHECKS)/check_layer_sdk.py $(LAYER_SITE)

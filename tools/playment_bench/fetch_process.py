@@ -23,7 +23,7 @@ from typing import Any
 from playment_local.lambda_context import LocalLambdaContext
 from playment_local.lambda_loader import load_handler
 
-FUNCTION = Path(__file__).resolve().parents[1] / "functions" / "fetch_result"
+FUNCTION = Path(__file__).resolve().parents[2] / "functions" / "fetch_result"
 
 
 def _peak_mib() -> float:

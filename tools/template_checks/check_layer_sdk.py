@@ -1,6 +1,6 @@
 """Check a built Lambda layer's Python packages hang together (run by make check-template).
 
-    python make/check_layer_sdk.py .aws-sam/build/ExporterLayer/python
+    python tools/template_checks/check_layer_sdk.py .aws-sam/build/ExporterLayer/python
 
 On Lambda the layer's /opt/python comes before the runtime's own packages, so a layer that
 carries part of the AWS SDK (botocore, say, as a dependency of aws-xray-sdk) silently pairs

@@ -31,7 +31,7 @@ from playment_exporter.list_pages import PAGE_SIZE, STEP_JOBS, page_size_for
 from playment_exporter.report import MAX_PAGES_PER_STEP
 from playment_local.cfn_template import load_template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 DEFINITION_PATH = ROOT / "statemachine" / "export.asl.json"
 FUNCTIONS_DIR = ROOT / "functions"

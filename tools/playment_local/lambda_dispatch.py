@@ -99,7 +99,7 @@ class LambdaDispatch:
         if original is None:
             raise RuntimeError(
                 f"moto's LambdaFunction.{SEAM} is gone: the local engine's seam moved; "
-                f"pin moto=={MOTO_VERSION} or update playment_local/lambda_dispatch.py"
+                f"pin moto=={MOTO_VERSION} or update tools/playment_local/lambda_dispatch.py"
             )
         self._original = original
         dispatch = self

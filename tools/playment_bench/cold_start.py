@@ -18,7 +18,7 @@ from pathlib import Path
 
 from playment_local.cfn_template import CfnTemplate, FunctionSpec, load_template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 LAYER_DIR = ROOT / "layers" / "exporter"
 RESULTS_BUCKET = "bench-bucket"

@@ -63,7 +63,7 @@ from playment_local.malloc_tuning import give_large_blocks_back
 from playment_local.map_iteration import IterativeMapWorkers
 from playment_local.moto_tuning import EmulatorTuning
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "playment-exporter-local"
 BUCKET = "playment-exporter-local-results"
 SECRET_NAME = f"{STACK_NAME}/playment-api-key"

@@ -1,7 +1,7 @@
 """Each function under exactly its role, enforced: least privilege proven by running it.
 
 moto enforces no Lambda role by itself. Given the template as SAM's own translator turns it
-into CloudFormation (``make/translate_template.py``), the engine:
+into CloudFormation (``tools/template_checks/translate_template.py``), the engine:
 
 1. resolves each function role's inline policies (``function_role_policies``) with the
    parameters and physical names of the local stack;

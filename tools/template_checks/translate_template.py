@@ -1,6 +1,6 @@
 """Print template.yaml as SAM's own translator turns it into CloudFormation, as JSON.
 
-    .venv-sam/bin/python make/translate_template.py [template.yaml]
+    .venv-sam/bin/python tools/template_checks/translate_template.py [template.yaml]
 
 Runs in .venv-sam (the SAM CLI's pinned translator), offline: local code locations are
 replaced by placeholder S3 URIs as `sam validate` does, and no managed policy is looked up.

@@ -1,6 +1,6 @@
 """Check every native library under a build folder is for arm64 (run by make check-template).
 
-    python make/check_layer_architecture.py .aws-sam/build
+    python tools/template_checks/check_layer_architecture.py .aws-sam/build
 
 The functions and the layer are deployed for arm64 (Graviton); an x86_64 extension module
 (pydantic_core, ijson's C backend, ...) would import-fail there, and nothing else notices
