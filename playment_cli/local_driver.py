@@ -22,6 +22,7 @@ from playment_execution import ExecutionResult
 from playment_exporter import list_pages
 from playment_exporter.batch_history import BatchHistory
 from playment_exporter.errors import PlaymentAuthError
+from playment_exporter.export_options import ExportOptions
 from playment_exporter.export_page import export_and_record_page
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import STEP_JOBS, ListingCursor
@@ -187,9 +188,11 @@ class LocalDriver:
             store,
             records,
             page,
-            overwrite=request.overwrite,
-            include_referenced=request.include_referenced,
-            workers=self._settings.page_workers,
+            ExportOptions(
+                overwrite=request.overwrite,
+                include_referenced=request.include_referenced,
+                workers=self._settings.page_workers,
+            ),
         )
         counts = outcome.counts()
         with self._lock:
