@@ -27,7 +27,8 @@ from math import ceil
 from pathlib import Path
 from typing import Any, Literal
 
-from playment_exporter.list_pages import PAGE_SIZE, STEP_JOBS, page_size_for
+from playment_exporter.defaults import LISTING_STEP_JOBS
+from playment_exporter.list_pages import PAGE_SIZE, page_size_for
 from playment_exporter.report import MAX_PAGES_PER_STEP
 from playment_local.cfn_template import load_template
 
@@ -107,7 +108,7 @@ class DeployedSizes:
     write_report: FunctionSize
     map_max_concurrency: int
     alarms: int
-    listing_step_jobs: int = STEP_JOBS  # jobs one ListPages step lists, at most
+    listing_step_jobs: int = LISTING_STEP_JOBS  # jobs one ListPages step lists, at most
 
     def __post_init__(self) -> None:
         if self.listing_step_jobs < 1 or self.map_max_concurrency < 1:
@@ -122,7 +123,7 @@ def deployed_sizes(template_path: Path = TEMPLATE_PATH) -> DeployedSizes:
         write_report=_function_size(document, "WriteReportFunction"),
         map_max_concurrency=int(document["Parameters"]["MapMaxConcurrency"]["Default"]),
         listing_step_jobs=int(
-            document["Parameters"].get("ListingStepJobs", {}).get("Default", STEP_JOBS)
+            document["Parameters"].get("ListingStepJobs", {}).get("Default", LISTING_STEP_JOBS)
         ),
         alarms=sum(
             1

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from typing import Any
 
+from playment_exporter.defaults import PAGE_WORKERS
+
 FETCH_PROCESS = "playment_bench.fetch_process"
 
 
@@ -20,7 +22,7 @@ def run_fetch_process(
     secret_arn: str,
     warmup: dict[str, Any],
     pages: list[dict[str, Any]],
-    page_workers: int = 8,
+    page_workers: int = PAGE_WORKERS,
     timeout_s: float = 600,
 ) -> dict[str, Any]:
     """The figures the handler's process printed (its last stdout line: it may log above)."""

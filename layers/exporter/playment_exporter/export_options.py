@@ -3,7 +3,7 @@ that a new switch is one field here rather than a parameter on every function on
 
 from dataclasses import dataclass
 
-DEFAULT_PAGE_WORKERS = 8  # the template's PageWorkers
+from playment_exporter.defaults import PAGE_WORKERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +15,7 @@ class ExportOptions:
 
     overwrite: bool = False
     include_referenced: bool = False
-    workers: int = DEFAULT_PAGE_WORKERS
+    workers: int = PAGE_WORKERS
     deadline: float | None = None
 
 

@@ -34,12 +34,14 @@ position were counted already and are only fetched if they have no result yet.
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
 from playment_exporter.api_models import COMPLETED, ListedJob
 from playment_exporter.batch_history import BatchHistory
+from playment_exporter.defaults import FULL_LISTING_DAYS, LISTING_STEP_JOBS
 from playment_exporter.errors import BATCH_NOT_FOUND, InvalidInput, PlaymentApiError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.ids import validate_id
@@ -50,8 +52,6 @@ from playment_exporter.run_records import BatchPlan, LeftOutBatch, RunRecords, U
 
 PAGE_SIZE = 250
 MIN_PAGE_SIZE = 10
-FULL_LISTING_DAYS = 7  # the template's FullListingDays
-STEP_JOBS = 50_000  # jobs listed per step, by default (the template's ListingStepJobs)
 MAX_TOKEN_RESTARTS = 3  # a batch whose carried tokens keep being refused fails after this
 REFUSED_TOKEN_CODE = "invalid_request_error"  # noqa: S105 - an error code: a refused page token
 
@@ -141,202 +141,238 @@ class ListingSummary(BaseModel):
     jobs_unsettled: int = 0  # listed, left for the next step to settle (its deadline came)
 
 
-def list_export_pages(
-    client: PlaymentClient,
-    store: ResultStore,
-    records: RunRecords,
-    request: ExportRequest,
-    *,
-    max_concurrency: int,
-    started_at: datetime,
-    cursor: ListingCursor | None = None,
-    step_jobs: int = STEP_JOBS,
-    history: BatchHistory | None = None,
-    full_listing_days: int = FULL_LISTING_DAYS,
-    deadline: float | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    check_home: Callable[[], None] | None = None,
-) -> ListingSummary:
-    """List the next chunk of the export (the first, without a ``cursor``), settle what needs
-    no call, and write the chunk's manifest and settled outcomes to S3.
+@dataclass(frozen=True)
+class ListingOptions:
+    """What a listing step is told besides what it lists.
 
     ``max_concurrency`` is the Map's (``MapMaxConcurrency``): it sizes the chunk's pages.
     ``started_at`` is the execution's start: results written since are this execution's.
     With ``history``, an ``all_batches`` export leaves out the batches unchanged since a clean
     run less than ``full_listing_days`` ago (unless it overwrites or asks for a full listing).
     ``check_home`` is called by the first step (on AWS: the results bucket must be in the
-    stack's region and account, ``ResultsBucketUnusable``). Listing and settling stop at
-    ``deadline`` (a ``clock`` time); only the chunk's writes come after it.
+    stack's region and account, ``ResultsBucketUnusable``). Listing and settling stop after
+    ``step_jobs`` jobs or at ``deadline`` (a ``clock`` time); only the chunk's writes come
+    after it.
     """
-    if cursor is None:
-        if check_home is not None:
-            check_home()
-        batch_ids = _plan_batches(
-            client,
-            request,
-            history,
-            started_at=started_at,
-            full_listing_days=full_listing_days,
-            deadline=deadline,
-            records=records,
-        )
-        cursor = ListingCursor()
-    else:
-        batch_ids = records.read_batch_ids()
-    chunk = _Chunk(request.project_id)
-    if cursor.unsettled_chunk is not None:
-        chunk.carry(records.read_unsettled(cursor.unsettled_chunk))
-    cursor = _list_chunk(
-        client,
-        request,
-        batch_ids,
-        chunk,
-        cursor,
-        step_jobs=step_jobs,
-        deadline=deadline,
-        clock=clock,
-    )
-    chunk.settle_exported(
-        store,
-        records.execution,
-        started_at,
-        overwrite=request.overwrite,
-        deadline=deadline,
-        clock=clock,
-    )
-    to_fetch = chunk.to_fetch()
-    page_size = page_size_for(sum(len(ids) for _, ids in to_fetch), max_concurrency)
-    pages = _cut_pages(
-        request.project_id, records.execution, to_fetch, page_size, first=cursor.next_page
-    )
-    number = cursor.chunk
-    unsettled = chunk.unsettled()
-    written = records.write_chunk(number, pages, chunk.settled_outcomes(), unsettled)
-    done = cursor.batch_index >= len(batch_ids) and not unsettled
-    cursor = cursor.model_copy(
-        update={
-            "chunk": number + 1,
-            "next_page": cursor.next_page + written,
-            "unsettled_chunk": number if unsettled else None,
-        }
-    )
-    return ListingSummary(
-        execution=records.execution,
-        bucket=records.bucket,
-        manifest_key=records.manifest_key(number),
-        project_id=request.project_id,
-        overwrite=request.overwrite,
-        include_referenced=request.include_referenced,
-        started_at=started_at.isoformat(),
-        chunk=number,
-        chunks=number + 1,
-        cursor=None if done else cursor,
-        batches=len(batch_ids),
-        pages=written,
-        page_size=page_size,
-        jobs_listed=chunk.listed,
-        jobs_to_fetch=sum(len(ids) for _, ids in to_fetch),
-        jobs_settled=chunk.settled_count,
-        jobs_unsettled=sum(len(batch.job_ids) for batch in unsettled),
-    )
+
+    max_concurrency: int
+    started_at: datetime
+    step_jobs: int = LISTING_STEP_JOBS
+    history: BatchHistory | None = None
+    full_listing_days: int = FULL_LISTING_DAYS
+    deadline: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    check_home: Callable[[], None] | None = None
+
+    def late(self) -> bool:
+        """Whether the step's deadline has come."""
+        return _late(self.deadline, self.clock)
 
 
-def _list_chunk(
+def list_export_pages(
     client: PlaymentClient,
+    store: ResultStore,
+    records: RunRecords,
     request: ExportRequest,
-    batch_ids: list[str],
-    chunk: "_Chunk",
-    cursor: ListingCursor,
+    options: ListingOptions,
     *,
-    step_jobs: int,
-    deadline: float | None,
-    clock: Callable[[], float],
-) -> ListingCursor:
-    """List pages into ``chunk`` from ``cursor`` until the step's bound or its deadline (the
-    first page always, unless jobs were carried in); where the next step resumes."""
-    seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step loops
-    while cursor.batch_index < len(batch_ids) and chunk.requested < step_jobs:
-        progressed = chunk.requested or chunk.settled_count  # a batch not found is progress too
-        if progressed and deadline is not None and clock() >= deadline:
-            break
-        batch_id = batch_ids[cursor.batch_index]
+    cursor: ListingCursor | None = None,
+) -> ListingSummary:
+    """List the next chunk of the export (the first, without a ``cursor``), settle what needs
+    no call, and write the chunk's manifest and settled outcomes to S3."""
+    return ListingStep(client, store, records, request, options).run(cursor)
+
+
+class ListingStep:
+    """One ListPages step, its parts named as the state machine's loop reads: plan the
+    batches (the first step only), list to the step's bound, settle the exported, cut the
+    pages, write the chunk. Each part is small enough to change on its own."""
+
+    def __init__(
+        self,
+        client: PlaymentClient,
+        store: ResultStore,
+        records: RunRecords,
+        request: ExportRequest,
+        options: ListingOptions,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.records = records
+        self.request = request
+        self.options = options
+
+    def run(self, cursor: ListingCursor | None = None) -> ListingSummary:
+        """The step from ``cursor`` (the first, without one) to its summary."""
+        if cursor is None:
+            batch_ids, cursor = self.plan(), ListingCursor()
+        else:
+            batch_ids = self.records.read_batch_ids()
+        chunk = _Chunk(self.request.project_id)
+        if cursor.unsettled_chunk is not None:
+            chunk.carry(self.records.read_unsettled(cursor.unsettled_chunk))
+        cursor = self.list_to_bound(batch_ids, chunk, cursor)
+        self.settle_exported(chunk)
+        pages = self.cut_pages(chunk, first=cursor.next_page)
+        return self.write(chunk, pages, cursor, batches=len(batch_ids))
+
+    def plan(self) -> list[str]:
+        """Check the results bucket is usable, then write the export's batch plan: the
+        batches asked for, or the project's that have completed jobs and changed since they
+        were last listed clean (or are due a full listing), and those left out. The batches
+        to list, in order: the rest of the plan is the report's, and need not stay in memory
+        while the step lists."""
+        if self.options.check_home is not None:
+            self.options.check_home()
+        plan = _batch_plan(self.client, self.request, self.options)
+        self.records.write_batch_plan(plan)
+        return plan.batch_ids
+
+    def list_to_bound(
+        self, batch_ids: list[str], chunk: "_Chunk", cursor: ListingCursor
+    ) -> ListingCursor:
+        """List pages into ``chunk`` from ``cursor`` until the step's bound or its deadline
+        (the first page always, unless jobs were carried in); where the next step resumes."""
+        lister = _PageLister(self.client, self.request.project_id, self.options.deadline)
+        while cursor.batch_index < len(batch_ids) and chunk.requested < self.options.step_jobs:
+            progressed = chunk.requested or chunk.settled_count  # a batch not found counts too
+            if progressed and self.options.late():
+                break
+            cursor = lister.list_next_page(batch_ids[cursor.batch_index], chunk, cursor)
+        return cursor
+
+    def settle_exported(self, chunk: "_Chunk") -> None:
+        """Skip or drop the listed jobs that have a result already; those the deadline
+        leaves unreached are the next step's."""
+        chunk.settle_exported(
+            self.store,
+            self.records.execution,
+            self.options.started_at,
+            overwrite=self.request.overwrite,
+            deadline=self.options.deadline,
+            clock=self.options.clock,
+        )
+
+    def cut_pages(self, chunk: "_Chunk", *, first: int) -> "_ChunkPages":
+        """The chunk's jobs to fetch, in pages sized for the Map's concurrency."""
+        to_fetch = chunk.to_fetch()
+        jobs = sum(len(ids) for _, ids in to_fetch)
+        size = page_size_for(jobs, self.options.max_concurrency)
+        pages = _cut_pages(self.request.project_id, self.records.execution, to_fetch, size, first)
+        return _ChunkPages(pages=pages, size=size, jobs=jobs)
+
+    def write(
+        self, chunk: "_Chunk", pages: "_ChunkPages", cursor: ListingCursor, *, batches: int
+    ) -> ListingSummary:
+        """Write the chunk's manifest, settled outcomes and unsettled jobs; the summary, with
+        the cursor the next step resumes from (``None`` when the listing is done)."""
+        number = cursor.chunk
+        unsettled = chunk.unsettled()
+        written = self.records.write_chunk(number, pages.pages, chunk.settled_outcomes(), unsettled)
+        done = cursor.batch_index >= batches and not unsettled
+        cursor = cursor.model_copy(
+            update={
+                "chunk": number + 1,
+                "next_page": cursor.next_page + written,
+                "unsettled_chunk": number if unsettled else None,
+            }
+        )
+        request = self.request
+        return ListingSummary(
+            execution=self.records.execution,
+            bucket=self.records.bucket,
+            manifest_key=self.records.manifest_key(number),
+            project_id=request.project_id,
+            overwrite=request.overwrite,
+            include_referenced=request.include_referenced,
+            started_at=self.options.started_at.isoformat(),
+            chunk=number,
+            chunks=number + 1,
+            cursor=None if done else cursor,
+            batches=batches,
+            pages=written,
+            page_size=pages.size,
+            jobs_listed=chunk.listed,
+            jobs_to_fetch=pages.jobs,
+            jobs_settled=chunk.settled_count,
+            jobs_unsettled=sum(len(batch.job_ids) for batch in unsettled),
+        )
+
+
+@dataclass(frozen=True)
+class _ChunkPages:
+    """A chunk's manifest pages, made one at a time as written, and what sized them."""
+
+    pages: Iterator[JobPage]
+    size: int
+    jobs: int
+
+
+class _PageLister:
+    """Reads a step's pages from Playment, one at a time, and moves the cursor on: to the
+    next page, the next batch, or (a carried token refused) the batch's first page again."""
+
+    def __init__(self, client: PlaymentClient, project_id: str, deadline: float | None) -> None:
+        self.client = client
+        self.project_id = project_id
+        self.deadline = deadline
+        self.seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step
+
+    def list_next_page(
+        self, batch_id: str, chunk: "_Chunk", cursor: ListingCursor
+    ) -> ListingCursor:
+        """List the page ``cursor`` points at into ``chunk``; where the listing goes next."""
         try:
-            page = client.list_batch_page(
-                request.project_id, batch_id, cursor.page_token, deadline=deadline
+            page = self.client.list_batch_page(
+                self.project_id, batch_id, cursor.page_token, deadline=self.deadline
             )
         except PlaymentApiError as error:
-            if error.code == BATCH_NOT_FOUND:
-                chunk.batch(batch_id).not_found(error.message)
-                cursor = cursor.next_batch()
-                continue
-            if error.code != REFUSED_TOKEN_CODE or not cursor.page_token:
-                raise
-            if cursor.restarts >= MAX_TOKEN_RESTARTS:
-                raise PlaymentApiError(
-                    REFUSED_TOKEN_CODE,
-                    f"batch {batch_id}: Playment refused a page token {cursor.restarts + 1} "
-                    "times; listing it again from its first page did not help",
-                ) from None
-            cursor = cursor.restart_batch()
-            seen_tokens = {seen for seen in seen_tokens if seen[0] != cursor.batch_index}
-            continue
+            return self._refused(error, batch_id, chunk, cursor)
         batch = chunk.batch(batch_id)
         for job in page.jobs:
             cursor = cursor.model_copy(update={"listed_in_batch": cursor.listed_in_batch + 1})
             batch.add(job, counted_already=cursor.listed_in_batch <= cursor.replay_until)
         token = page.next_page_token
         if not page.jobs or not token:
-            cursor = cursor.next_batch()
-        elif token == cursor.page_token or (cursor.batch_index, token) in seen_tokens:
+            return cursor.next_batch()
+        if token == cursor.page_token or (cursor.batch_index, token) in self.seen_tokens:
             raise repeated_token(batch_id, token)
-        else:
-            seen_tokens.add((cursor.batch_index, token))
-            cursor = cursor.model_copy(update={"page_token": token})
-    return cursor
+        self.seen_tokens.add((cursor.batch_index, token))
+        return cursor.model_copy(update={"page_token": token})
 
-
-def _plan_batches(
-    client: PlaymentClient,
-    request: ExportRequest,
-    history: BatchHistory | None,
-    *,
-    started_at: datetime,
-    full_listing_days: int,
-    deadline: float | None,
-    records: RunRecords,
-) -> list[str]:
-    """Write the export's batch plan: the batches asked for, or the project's that have
-    completed jobs and changed since they were last listed clean (or are due a full
-    listing), and those left out. The batches to list, in order: the rest of the plan is
-    the report's, and need not stay in memory while the step lists."""
-    plan = _batch_plan(
-        client,
-        request,
-        history,
-        started_at=started_at,
-        full_listing_days=full_listing_days,
-        deadline=deadline,
-    )
-    records.write_batch_plan(plan)
-    return plan.batch_ids
+    def _refused(
+        self, error: PlaymentApiError, batch_id: str, chunk: "_Chunk", cursor: ListingCursor
+    ) -> ListingCursor:
+        """A batch Playment does not know is settled as one failed entry and passed over; a
+        refused carried token restarts the batch (up to ``MAX_TOKEN_RESTARTS``); anything
+        else is raised."""
+        if error.code == BATCH_NOT_FOUND:
+            chunk.batch(batch_id).not_found(error.message)
+            return cursor.next_batch()
+        if error.code != REFUSED_TOKEN_CODE or not cursor.page_token:
+            raise error
+        if cursor.restarts >= MAX_TOKEN_RESTARTS:
+            raise PlaymentApiError(
+                REFUSED_TOKEN_CODE,
+                f"batch {batch_id}: Playment refused a page token {cursor.restarts + 1} "
+                "times; listing it again from its first page did not help",
+            ) from None
+        cursor = cursor.restart_batch()
+        self.seen_tokens = {seen for seen in self.seen_tokens if seen[0] != cursor.batch_index}
+        return cursor
 
 
 def _batch_plan(
-    client: PlaymentClient,
-    request: ExportRequest,
-    history: BatchHistory | None,
-    *,
-    started_at: datetime,
-    full_listing_days: int,
-    deadline: float | None,
+    client: PlaymentClient, request: ExportRequest, options: ListingOptions
 ) -> BatchPlan:
+    history, full_listing_days = options.history, options.full_listing_days
     if not request.all_batches:
         return BatchPlan(batch_ids=list(request.batch_ids))
-    batches = client.get_project_details(request.project_id, deadline=deadline).batches
+    batches = client.get_project_details(request.project_id, deadline=options.deadline).batches
     unchanged = {}
     if history is not None and not (request.overwrite or request.full_listing):
         by_id = {batch.id: batch for batch in batches}
-        unchanged = history.unchanged_batches(by_id, started_at, full_listing_days)
+        unchanged = history.unchanged_batches(by_id, options.started_at, full_listing_days)
     plan = BatchPlan(batch_ids=[])
     for batch in batches:
         try:
@@ -551,7 +587,6 @@ def _cut_pages(
     execution: str,
     to_fetch: list[tuple[str, list[str]]],
     size: int,
-    *,
     first: int,
 ) -> Iterator[JobPage]:
     """The chunk's jobs to fetch, batch by batch, in pages of ``size`` numbered from
