@@ -14,7 +14,7 @@ def page(project_id: str, batch_id: str, job_ids: list[str], number: int = 0) ->
     return {"project_id": project_id, "batch_id": batch_id, "page": number, "job_ids": job_ids}
 
 
-def run_fetch_process(
+def run_fetch_process(  # noqa: PLR0913 - keyword-only: the command line it passes on
     *,
     api_url: str,
     aws_endpoint: str,
