@@ -39,16 +39,16 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from playment_exporter.api_models import COMPLETED, ListedJob
 from playment_exporter.batch_history import BatchHistory
 from playment_exporter.defaults import FULL_LISTING_DAYS, LISTING_STEP_JOBS
 from playment_exporter.errors import BATCH_NOT_FOUND, InvalidInput, PlaymentApiError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.ids import validate_id
-from playment_exporter.outcomes import JobOutcome, JobPage, PageOutcome, SkipReason
+from playment_exporter.listing_chunk import Chunk, deadline_passed
+from playment_exporter.outcomes import JobPage
 from playment_exporter.playment_client import PlaymentClient, repeated_token
 from playment_exporter.result_store import ResultStore
-from playment_exporter.run_records import BatchPlan, LeftOutBatch, RunRecords, UnsettledJobs
+from playment_exporter.run_records import BatchPlan, LeftOutBatch, RunRecords
 
 PAGE_SIZE = 250
 MIN_PAGE_SIZE = 10
@@ -166,7 +166,7 @@ class ListingOptions:
 
     def late(self) -> bool:
         """Whether the step's deadline has come."""
-        return _late(self.deadline, self.clock)
+        return deadline_passed(self.deadline, self.clock)
 
 
 def list_export_pages(
@@ -208,7 +208,7 @@ class ListingStep:
             batch_ids, cursor = self.plan(), ListingCursor()
         else:
             batch_ids = self.records.read_batch_ids()
-        chunk = _Chunk(self.request.project_id)
+        chunk = Chunk(self.request.project_id)
         if cursor.unsettled_chunk is not None:
             chunk.carry(self.records.read_unsettled(cursor.unsettled_chunk))
         cursor = self.list_to_bound(batch_ids, chunk, cursor)
@@ -229,7 +229,7 @@ class ListingStep:
         return plan.batch_ids
 
     def list_to_bound(
-        self, batch_ids: list[str], chunk: "_Chunk", cursor: ListingCursor
+        self, batch_ids: list[str], chunk: Chunk, cursor: ListingCursor
     ) -> ListingCursor:
         """List pages into ``chunk`` from ``cursor`` until the step's bound or its deadline
         (the first page always, unless jobs were carried in); where the next step resumes."""
@@ -241,7 +241,7 @@ class ListingStep:
             cursor = lister.list_next_page(batch_ids[cursor.batch_index], chunk, cursor)
         return cursor
 
-    def settle_exported(self, chunk: "_Chunk") -> None:
+    def settle_exported(self, chunk: Chunk) -> None:
         """Skip or drop the listed jobs that have a result already; those the deadline
         leaves unreached are the next step's."""
         chunk.settle_exported(
@@ -253,7 +253,7 @@ class ListingStep:
             clock=self.options.clock,
         )
 
-    def cut_pages(self, chunk: "_Chunk", *, first: int) -> "_ChunkPages":
+    def cut_pages(self, chunk: Chunk, *, first: int) -> "_ChunkPages":
         """The chunk's jobs to fetch, in pages sized for the Map's concurrency."""
         to_fetch = chunk.to_fetch()
         jobs = sum(len(ids) for _, ids in to_fetch)
@@ -262,7 +262,7 @@ class ListingStep:
         return _ChunkPages(pages=pages, size=size, jobs=jobs)
 
     def write(
-        self, chunk: "_Chunk", pages: "_ChunkPages", cursor: ListingCursor, *, batches: int
+        self, chunk: Chunk, pages: "_ChunkPages", cursor: ListingCursor, *, batches: int
     ) -> ListingSummary:
         """Write the chunk's manifest, settled outcomes and unsettled jobs; the summary, with
         the cursor the next step resumes from (``None`` when the listing is done)."""
@@ -318,9 +318,7 @@ class _PageLister:
         self.deadline = deadline
         self.seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step
 
-    def list_next_page(
-        self, batch_id: str, chunk: "_Chunk", cursor: ListingCursor
-    ) -> ListingCursor:
+    def list_next_page(self, batch_id: str, chunk: Chunk, cursor: ListingCursor) -> ListingCursor:
         """List the page ``cursor`` points at into ``chunk``; where the listing goes next."""
         try:
             page = self.client.list_batch_page(
@@ -341,7 +339,7 @@ class _PageLister:
         return cursor.model_copy(update={"page_token": token})
 
     def _refused(
-        self, error: PlaymentApiError, batch_id: str, chunk: "_Chunk", cursor: ListingCursor
+        self, error: PlaymentApiError, batch_id: str, chunk: Chunk, cursor: ListingCursor
     ) -> ListingCursor:
         """A batch Playment does not know is settled as one failed entry and passed over; a
         refused carried token restarts the batch (up to ``MAX_TOKEN_RESTARTS``); anything
@@ -395,191 +393,6 @@ def _batch_plan(
             plan.batch_ids.append(batch.id)
             plan.fingerprints[batch.id] = fingerprint
     return plan
-
-
-class _BatchPlan:
-    """One batch's part of a chunk, sorted into jobs to fetch, jobs settled, and jobs left
-    for the next step to settle."""
-
-    def __init__(self, project_id: str, batch_id: str) -> None:
-        self.project_id = project_id
-        self.batch_id = batch_id
-        self._seen: set[str] = set()
-        self.candidates: list[str] = []  # completed: fetch unless already exported
-        self.counted_already: set[str] = set()  # of the candidates: counted by an earlier step
-        self.to_fetch: list[str] = []
-        self.settled: list[JobOutcome] = []
-        self.unsettled: list[str] = []  # candidates the pass did not reach by the deadline
-        self.listed = 0  # jobs counted by this step
-        self.requested = 0  # jobs this step has to deal with: read from Playment, or carried
-
-    def carry(self, jobs: UnsettledJobs) -> None:
-        """Candidates an earlier step listed and left unsettled."""
-        self.requested += len(jobs.job_ids)
-        self._seen.update(jobs.job_ids)
-        self.candidates.extend(jobs.job_ids)
-        self.counted_already.update(jobs.counted_already)
-
-    def add(self, job: ListedJob, *, counted_already: bool = False) -> None:
-        if job.id in self._seen:  # a job listed twice (pages shifting under us) counts once
-            return
-        self._seen.add(job.id)
-        self.requested += 1
-        if counted_already:
-            # Listed again after a refused token: counted by an earlier step. Fetch it only
-            # if it is completed and still has no result (it may be one that step fetched).
-            if (job.status is None or job.status == COMPLETED) and _usable(job.id):
-                self.candidates.append(job.id)
-                self.counted_already.add(job.id)
-            return
-        try:
-            validate_id("job_id", job.id)
-        except InvalidInput as error:
-            self._settle(JobOutcome.failed(job.id[:200], "invalid_job_id", str(error)))
-            return
-        if job.status is not None and job.status != COMPLETED:
-            self._settle(JobOutcome.skipped(job.id, SkipReason.NOT_COMPLETED))
-        else:
-            self.candidates.append(job.id)
-
-    def not_found(self, message: str) -> None:
-        """Playment does not know the batch: one failed entry names it (no job to name),
-        counted as the report counts it."""
-        self._settle(JobOutcome.failed("", BATCH_NOT_FOUND, message))
-
-    def settle_exported(
-        self,
-        store: ResultStore,
-        execution: str,
-        started_at: datetime,
-        *,
-        overwrite: bool,
-        deadline: float | None,
-        clock: Callable[[], float],
-    ) -> None:
-        """Fetch, skip as already exported, or drop (ours already) each candidate; those not
-        reached by ``deadline`` are left ``unsettled``."""
-        if not self.candidates:
-            return
-        answer = store.exported_among(
-            self.batch_id, self.candidates, deadline=deadline, clock=clock
-        )
-        unanswered = set(answer.unanswered)
-        # S3 keeps LastModified to the second: a result from the execution's first second may
-        # be an earlier run's or this one's; its metadata says which (a HEAD, rarely needed).
-        since = started_at.replace(microsecond=0)
-        for job_id in self.candidates:
-            when = answer.written.get(job_id)
-            written_since_start = when is not None and when >= since
-            if job_id in unanswered or (written_since_start and _late(deadline, clock)):
-                self.unsettled.append(job_id)  # not reached, or its HEAD: the next step's
-                continue
-            if written_since_start and store.written_by(self.batch_id, job_id) == execution:
-                continue  # exported by this execution already, listed twice: not counted again
-            counted = job_id in self.counted_already
-            if when is not None and not overwrite:
-                if not counted:
-                    self._settle(JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED))
-                continue
-            self.to_fetch.append(job_id)
-            if not counted:
-                self.listed += 1
-        self.candidates = []
-
-    def leave_unsettled(self) -> None:
-        """The step's deadline came before the pass reached this batch."""
-        self.unsettled.extend(self.candidates)
-        self.candidates = []
-
-    def unsettled_jobs(self) -> UnsettledJobs:
-        return UnsettledJobs(
-            batch_id=self.batch_id,
-            job_ids=self.unsettled,
-            counted_already=[job for job in self.unsettled if job in self.counted_already],
-        )
-
-    def settled_outcome(self) -> PageOutcome:
-        return PageOutcome(
-            project_id=self.project_id, batch_id=self.batch_id, page=-1, outcomes=self.settled
-        )
-
-    def _settle(self, outcome: JobOutcome) -> None:
-        self.settled.append(outcome)
-        self.listed += 1
-
-
-class _Chunk:
-    """What one listing step found, batch by batch, in the order listed."""
-
-    def __init__(self, project_id: str) -> None:
-        self.project_id = project_id
-        self._batches: dict[str, _BatchPlan] = {}
-
-    def batch(self, batch_id: str) -> _BatchPlan:
-        if batch_id not in self._batches:
-            self._batches[batch_id] = _BatchPlan(self.project_id, batch_id)
-        return self._batches[batch_id]
-
-    def carry(self, unsettled: list[UnsettledJobs]) -> None:
-        for jobs in unsettled:
-            self.batch(jobs.batch_id).carry(jobs)
-
-    @property
-    def listed(self) -> int:
-        return sum(batch.listed for batch in self._batches.values())
-
-    @property
-    def requested(self) -> int:
-        """Jobs read from Playment, replayed ones included, and jobs carried: what bounds
-        the step."""
-        return sum(batch.requested for batch in self._batches.values())
-
-    @property
-    def settled_count(self) -> int:
-        return sum(len(batch.settled) for batch in self._batches.values())
-
-    def settle_exported(
-        self,
-        store: ResultStore,
-        execution: str,
-        started_at: datetime,
-        *,
-        overwrite: bool,
-        deadline: float | None,
-        clock: Callable[[], float],
-    ) -> None:
-        """Every batch's candidates, until the deadline (the first batch's first LIST is
-        always made, so that the pass always moves on)."""
-        begun = False
-        for batch in self._batches.values():
-            if begun and _late(deadline, clock):
-                batch.leave_unsettled()
-                continue
-            begun = begun or bool(batch.candidates)
-            batch.settle_exported(
-                store, execution, started_at, overwrite=overwrite, deadline=deadline, clock=clock
-            )
-
-    def to_fetch(self) -> list[tuple[str, list[str]]]:
-        return [(batch_id, batch.to_fetch) for batch_id, batch in self._batches.items()]
-
-    def settled_outcomes(self) -> list[PageOutcome]:
-        return [batch.settled_outcome() for batch in self._batches.values() if batch.settled]
-
-    def unsettled(self) -> list[UnsettledJobs]:
-        return [batch.unsettled_jobs() for batch in self._batches.values() if batch.unsettled]
-
-
-def _late(deadline: float | None, clock: Callable[[], float]) -> bool:
-    return deadline is not None and clock() >= deadline
-
-
-def _usable(job_id: str) -> bool:
-    try:
-        validate_id("job_id", job_id)
-    except InvalidInput:
-        return False
-    return True
 
 
 def _cut_pages(
