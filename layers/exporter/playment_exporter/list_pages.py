@@ -6,6 +6,8 @@ the next listing step, until the cursor comes back empty. A step stops after ``s
 listed jobs or at its deadline; the cursor (batch, page token, position) says where the next
 one resumes. The first step writes the export's batch plan (``batches.json``): with
 ``all_batches``, the project's batches from its details, less those with no completed jobs.
+A step (``ListingStep.run``) reads as the state machine names its work: plan, list to a
+bound, settle the exported, cut pages, write; what it found is ``listing_chunk.Chunk``'s.
 
 Jobs that need no call are settled here, from the listing alone: a job the list shows as not
 completed, a job already exported (unless overwriting), a job whose ID is not a safe key. A
