@@ -20,6 +20,7 @@ from exporter_runtime.invocation import deadline_from
 from exporter_runtime.observability import logger, metrics, tracer
 from exporter_runtime.settings import FetchResultSettings
 from playment_exporter.api_key import read_api_key
+from playment_exporter.export_options import ExportOptions
 from playment_exporter.export_page import export_and_record_page
 from playment_exporter.outcomes import JobPage
 from playment_exporter.result_store import ResultStore
@@ -76,10 +77,12 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         store,
         records,
         page,
-        overwrite=request.overwrite,
-        include_referenced=request.include_referenced,
-        workers=settings.page_workers,
-        deadline=deadline_from(context, SAFETY_MARGIN_S),
+        ExportOptions(
+            overwrite=request.overwrite,
+            include_referenced=request.include_referenced,
+            workers=settings.page_workers,
+            deadline=deadline_from(context, SAFETY_MARGIN_S),
+        ),
     )
     counts = outcome.counts()
     metrics.add_metric("JobsExported", MetricUnit.Count, counts["exported"])

@@ -22,7 +22,7 @@ from exporter_runtime.settings import ListPagesSettings
 from playment_exporter.api_key import read_api_key
 from playment_exporter.batch_history import BatchHistory
 from playment_exporter.export_request import ExportRequest
-from playment_exporter.list_pages import ListingCursor, list_export_pages
+from playment_exporter.list_pages import ListingCursor, ListingOptions, list_export_pages
 from playment_exporter.result_store import ResultStore
 from playment_exporter.run_records import RunRecords, validate_execution_name
 from playment_exporter.storage_s3 import S3Storage, StackHome
@@ -77,16 +77,18 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         store,
         RunRecords(storage, execution),
         request,
-        max_concurrency=settings.map_max_concurrency,
-        started_at=step.started_at,
-        cursor=step.cursor,
-        step_jobs=settings.listing_step_jobs,
-        history=BatchHistory(storage, request.project_id),
-        full_listing_days=settings.full_listing_days,
-        deadline=deadline_from(context, SAFETY_MARGIN_S),
-        check_home=storage.home_check(
-            StackHome(region=settings.aws_region, account=account_of(context))
+        ListingOptions(
+            max_concurrency=settings.map_max_concurrency,
+            started_at=step.started_at,
+            step_jobs=settings.listing_step_jobs,
+            history=BatchHistory(storage, request.project_id),
+            full_listing_days=settings.full_listing_days,
+            deadline=deadline_from(context, SAFETY_MARGIN_S),
+            check_home=storage.home_check(
+                StackHome(region=settings.aws_region, account=account_of(context))
+            ),
         ),
+        cursor=step.cursor,
     )
     metrics.add_metric("JobsListed", MetricUnit.Count, summary.jobs_listed)
     metrics.add_metric("PagesPlanned", MetricUnit.Count, summary.pages)

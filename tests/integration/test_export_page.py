@@ -9,6 +9,7 @@ import pytest
 
 from playment_exporter.api_models import JobRecord
 from playment_exporter.errors import InvalidInput
+from playment_exporter.export_options import ExportOptions
 from playment_exporter.export_page import export_page
 from playment_exporter.outcomes import JobOutcome, JobPage, JobStatus, SkipReason
 from playment_exporter.playment_client import PlaymentClient
@@ -151,7 +152,7 @@ def test_an_existing_object_is_left_alone_unless_overwriting(start_simulator, ex
     )
     assert s3.get_object(Bucket=BUCKET, Key="b1/a.json")["Body"].read() == b'{"earlier": true}'
     # When it is exported with overwrite / Then the object is replaced by the served body
-    second = export_page(client, store, page_of("a"), overwrite=True)
+    second = export_page(client, store, page_of("a"), ExportOptions(overwrite=True))
     assert second.outcomes[0].status == JobStatus.EXPORTED
     assert stored_sha256(s3, "b1/a.json") == catalog.body_sha256("p1", "a")
 
@@ -162,7 +163,9 @@ def test_a_broken_job_does_not_stop_the_others(start_simulator, exporter) -> Non
     faults = FaultPlan(permanent={("job", "j3"): "job_not_found"})
     client, store = exporter(start_simulator(catalog, faults=faults))
     # When the page is exported
-    result = export_page(client, store, page_of(*(f"j{n}" for n in range(10))), workers=4)
+    result = export_page(
+        client, store, page_of(*(f"j{n}" for n in range(10))), ExportOptions(workers=4)
+    )
     # Then j3 failed with Playment's code and the nine others were exported, in page order
     assert [o.job_id for o in result.outcomes] == [f"j{n}" for n in range(10)]
     failed = [o for o in result.outcomes if o.status == JobStatus.FAILED]
@@ -176,7 +179,9 @@ def test_an_auth_error_stops_the_page_at_once(start_simulator, exporter, s3) -> 
     simulator = start_simulator(catalog)
     client, store = exporter(simulator, key="revoked-key")
     # When the page is exported with 4 workers
-    result = export_page(client, store, page_of(*(f"j{n}" for n in range(50))), workers=4)
+    result = export_page(
+        client, store, page_of(*(f"j{n}" for n in range(50))), ExportOptions(workers=4)
+    )
     # Then every job failed as auth_failed, nothing was written, and no more than the
     # requests already in flight were made
     assert {o.error_code for o in result.outcomes} == {"auth_failed"}
@@ -238,7 +243,9 @@ def test_referenced_files_survive_a_transient_fault_and_sit_beside_the_result(
     simulator = start_simulator(catalog, faults=faults)
     client, store = exporter(simulator)
     # When the page is exported with its referenced files
-    result = export_page(client, store, page_of("seg", "plain"), include_referenced=True)
+    result = export_page(
+        client, store, page_of("seg", "plain"), ExportOptions(include_referenced=True)
+    )
     # Then both jobs are exported; the segmentation job's files are beside its result
     assert [o.status for o in result.outcomes] == [JobStatus.EXPORTED, JobStatus.EXPORTED]
     assert result.outcomes[0].files == 2
@@ -298,7 +305,7 @@ def test_a_write_race_on_a_result_with_files_is_retried(start_simulator, exporte
         s3, "PutObject", status=409, code="ConditionalRequestConflict", key="b1/seg.json"
     )
     # When the page is exported with its referenced files
-    result = export_page(client, store, page_of("seg"), include_referenced=True)
+    result = export_page(client, store, page_of("seg"), ExportOptions(include_referenced=True))
     # Then the result write was tried again and the job exported whole
     assert (result.outcomes[0].status, result.outcomes[0].files) == (JobStatus.EXPORTED, 2)
     assert race.calls == 2
@@ -316,7 +323,7 @@ def test_files_that_cannot_be_taken_back_fail_the_job_naming_them(
     FailFirstCalls(s3, "PutObject", status=403, code="AccessDenied", key="b1/seg.json")
     DenyDeletes(s3, {"b1/seg/mask.png"})
     # When the page is exported with its referenced files
-    result = export_page(client, store, page_of("seg"), include_referenced=True)
+    result = export_page(client, store, page_of("seg"), ExportOptions(include_referenced=True))
     # Then the job failed as cleanup_failed, saying what failed first and naming the one file
     # left behind; the others were taken back
     outcome = result.outcomes[0]
@@ -334,7 +341,9 @@ def test_files_of_a_failed_job_are_taken_back(start_simulator, exporter, s3) -> 
     client, store = exporter(start_simulator(catalog))
     FailFirstCalls(s3, "PutObject", status=403, code="AccessDenied", key="b1/seg.json")
     # When the page is exported with its referenced files
-    result = export_page(client, store, page_of("seg", "plain"), include_referenced=True)
+    result = export_page(
+        client, store, page_of("seg", "plain"), ExportOptions(include_referenced=True)
+    )
     # Then the job failed with S3's code and none of its files stayed
     assert [(o.status, o.error_code, o.message) for o in result.outcomes] == [
         (JobStatus.FAILED, "s3_AccessDenied", "S3 refused the write"),
@@ -348,7 +357,9 @@ def test_a_page_past_its_deadline_requests_nothing(start_simulator, exporter, s3
     simulator = start_simulator(one_batch(SimJob("a"), SimJob("b")))
     client, store = exporter(simulator)
     # When it is exported
-    result = export_page(client, store, page_of("a", "b"), deadline=time.monotonic() - 1)
+    result = export_page(
+        client, store, page_of("a", "b"), ExportOptions(deadline=time.monotonic() - 1)
+    )
     # Then every job failed as deadline_exceeded, without a single request or object
     assert [(o.job_id, o.error_code, o.message) for o in result.outcomes] == [
         ("a", "deadline_exceeded", "not attempted: the page ran out of time"),
@@ -368,7 +379,9 @@ def test_jobs_not_started_by_the_deadline_are_not_attempted(start_simulator, exp
         "before-call.s3.PutObject", lambda **_: time.sleep(max(0, deadline - time.monotonic()))
     )
     # When the page is exported
-    result = export_page(client, store, page_of("a", "b", "c"), workers=1, deadline=deadline)
+    result = export_page(
+        client, store, page_of("a", "b", "c"), ExportOptions(workers=1, deadline=deadline)
+    )
     # Then the first job was exported, the two not started by then failed as
     # deadline_exceeded, and nothing was asked for them
     assert [o.error_code for o in result.outcomes] == [
@@ -389,7 +402,9 @@ def test_a_job_with_files_counts_every_byte_and_types_each_file(
     catalog = one_batch(SimJob("seg", referenced=("mask.png", "cloud.pcd")))
     client, store = exporter(start_simulator(catalog))
     # When exported with its referenced files
-    outcome = export_page(client, store, page_of("seg"), include_referenced=True).outcomes[0]
+    outcome = export_page(
+        client, store, page_of("seg"), ExportOptions(include_referenced=True)
+    ).outcomes[0]
     # Then its bytes are the result's and both files', and each file has its content type
     sizes = {key: s3.head_object(Bucket=BUCKET, Key=key) for key in keys(s3)}
     assert outcome.bytes == sum(head["ContentLength"] for head in sizes.values())
@@ -405,7 +420,9 @@ def test_overwrite_replaces_a_result_and_its_files(start_simulator, exporter, s3
     for key in ("b1/seg.json", "b1/seg/mask.png"):
         s3.put_object(Bucket=BUCKET, Key=key, Body=b'"stale"')
     # When exported again with overwrite
-    result = export_page(client, store, page_of("seg"), overwrite=True, include_referenced=True)
+    result = export_page(
+        client, store, page_of("seg"), ExportOptions(overwrite=True, include_referenced=True)
+    )
     # Then the job is exported and both objects are the served bytes again
     assert (result.outcomes[0].status, result.outcomes[0].files) == (JobStatus.EXPORTED, 1)
     assert stored_sha256(s3, "b1/seg.json") == catalog.body_sha256("p1", "seg")
@@ -420,7 +437,9 @@ def test_a_file_left_by_an_earlier_run_is_kept_and_not_counted(
     client, store = exporter(start_simulator(catalog))
     s3.put_object(Bucket=BUCKET, Key="b1/seg/mask.png", Body=b"earlier")
     # When the job is exported without overwrite
-    outcome = export_page(client, store, page_of("seg"), include_referenced=True).outcomes[0]
+    outcome = export_page(
+        client, store, page_of("seg"), ExportOptions(include_referenced=True)
+    ).outcomes[0]
     # Then it is exported, the earlier mask kept, and only what this run wrote counted
     assert outcome.status == JobStatus.EXPORTED
     assert s3.get_object(Bucket=BUCKET, Key="b1/seg/mask.png")["Body"].read() == b"earlier"
@@ -450,7 +469,10 @@ def test_retrying_a_job_with_files_stops_at_the_deadline(
     started = time.monotonic()
     # When the page is exported with its referenced files
     result = export_page(
-        client, store, page_of("seg"), include_referenced=True, deadline=started + 0.5
+        client,
+        store,
+        page_of("seg"),
+        ExportOptions(include_referenced=True, deadline=started + 0.5),
     )
     # Then the job failed soon after the deadline, not after the window, and left nothing
     assert result.outcomes[0].status == JobStatus.FAILED
@@ -479,7 +501,9 @@ def test_a_cleanup_failure_after_a_surprise_names_the_surprise(
     s3.meta.events.register("before-call.s3.PutObject", break_result_write)
     DenyDeletes(s3, {"b1/seg/mask.png"})
     # When the page is exported with its referenced files
-    outcome = export_page(client, store, page_of("seg"), include_referenced=True).outcomes[0]
+    outcome = export_page(
+        client, store, page_of("seg"), ExportOptions(include_referenced=True)
+    ).outcomes[0]
     # Then the job failed as cleanup_failed, naming the error's type and the file left
     assert (outcome.error_code, outcome.message) == (
         "cleanup_failed",
@@ -496,7 +520,7 @@ def test_retrying_a_job_stops_at_the_deadline(start_simulator, exporter, s3, end
     client, store = exporter(start_simulator(one_batch(SimJob("a")), faults=faults))
     started = time.monotonic()
     # When the page is exported
-    result = export_page(client, store, page_of("a"), deadline=started + 0.5)
+    result = export_page(client, store, page_of("a"), ExportOptions(deadline=started + 0.5))
     # Then the job failed, transient to the last, soon after the deadline and not the window
     assert result.outcomes[0].status == JobStatus.FAILED
     assert time.monotonic() - started < 10
@@ -558,7 +582,10 @@ def test_a_cleanup_failure_after_a_coded_error_names_its_code(
     # When the page is exported with its files, half a second before its deadline
     started = time.monotonic()
     result = export_page(
-        client, store, page_of("seg"), include_referenced=True, deadline=started + 0.5
+        client,
+        store,
+        page_of("seg"),
+        ExportOptions(include_referenced=True, deadline=started + 0.5),
     )
     # Then the job failed as cleanup_failed soon after the deadline (not the 30 s window),
     # giving the code of what failed first

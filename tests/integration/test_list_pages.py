@@ -20,7 +20,12 @@ from playment_exporter.errors import (
     TransientError,
 )
 from playment_exporter.export_request import ExportRequest
-from playment_exporter.list_pages import ListingCursor, ListingSummary, list_export_pages
+from playment_exporter.list_pages import (
+    ListingCursor,
+    ListingOptions,
+    ListingSummary,
+    list_export_pages,
+)
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.result_store import ResultStore
 from playment_exporter.retry_policy import RetrySettings
@@ -63,7 +68,11 @@ def plan(s3: Any, start_simulator: Callable[..., Simulator]) -> Iterator[Plan]:
         )
         records = RunRecords(S3Storage(s3, BUCKET), "plan")
         summary = list_export_pages(
-            client, store, records, request, max_concurrency=max_concurrency, started_at=now()
+            client,
+            store,
+            records,
+            request,
+            ListingOptions(max_concurrency=max_concurrency, started_at=now()),
         )
         body = s3.get_object(Bucket=BUCKET, Key=summary.manifest_key)["Body"].read()
         return summary, json.loads(body)
@@ -184,7 +193,7 @@ def test_a_job_listed_twice_is_fetched_once_and_counted_once(s3: Any) -> None:
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     # When the export is planned
     summary = list_export_pages(
-        client, store, records, request, max_concurrency=1, started_at=now()
+        client, store, records, request, ListingOptions(max_concurrency=1, started_at=now())
     )
     store.close()
     # Then each job is in the manifest once, and counted once: 4 listed, 1 settled, 3 to fetch
@@ -214,7 +223,7 @@ def test_a_batch_id_that_is_not_safe_is_left_out_and_the_rest_listed(
     # When every batch of the project is planned
     records = RunRecords(S3Storage(s3, BUCKET), "all")
     summary = list_export_pages(
-        client, store, records, request, max_concurrency=4, started_at=now()
+        client, store, records, request, ListingOptions(max_concurrency=4, started_at=now())
     )
     store.close()
     client.close()
@@ -243,7 +252,7 @@ def test_a_batch_playment_does_not_know_is_one_failed_entry_and_the_others_are_l
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_ids": ["b1", "nope", "b2"]})
     # When the export is planned
     summary = list_export_pages(
-        client, store, records, request, max_concurrency=4, started_at=now()
+        client, store, records, request, ListingOptions(max_concurrency=4, started_at=now())
     )
     store.close()
     client.close()
@@ -275,9 +284,12 @@ def test_a_project_playment_does_not_know_fails_the_listing_naming_it(
     # When the export is planned / Then it fails on the first batch, naming the project
     with pytest.raises(PlaymentApiError) as raised:
         list_export_pages(
-            client, store, RunRecords(S3Storage(s3, BUCKET), "x"), request, max_concurrency=4,
-            started_at=now(),
-        )  # fmt: skip
+            client,
+            store,
+            RunRecords(S3Storage(s3, BUCKET), "x"),
+            request,
+            ListingOptions(max_concurrency=4, started_at=now()),
+        )
     store.close()
     client.close()
     assert raised.value.code == PROJECT_NOT_FOUND
@@ -303,9 +315,7 @@ def test_reading_the_project_details_stops_at_the_deadline(
             store,
             RunRecords(S3Storage(s3, BUCKET), "late"),
             request,
-            max_concurrency=4,
-            started_at=now(),
-            deadline=started + 0.5,
+            ListingOptions(max_concurrency=4, started_at=now(), deadline=started + 0.5),
         )
     store.close()
     client.close()
@@ -341,10 +351,8 @@ def list_in_steps(
             store,
             records,
             request,
-            max_concurrency=4,
-            started_at=started,
+            ListingOptions(max_concurrency=4, started_at=started, step_jobs=step_jobs),
             cursor=cursor,
-            step_jobs=step_jobs,
         )
         steps.append(summary)
         if summary.cursor is None:
@@ -561,9 +569,7 @@ def test_only_batches_that_changed_or_are_due_are_listed_again(
         store,
         records,
         request,
-        max_concurrency=4,
-        started_at=now(),
-        history=history,
+        ListingOptions(max_concurrency=4, started_at=now(), history=history),
     )
     store.close()
     # Then only the batches whose details changed, or whose full listing is due, are listed
@@ -601,8 +607,7 @@ def test_a_page_token_that_comes_back_ends_the_listing_instead_of_looping(s3: An
             store,
             RunRecords(S3Storage(s3, BUCKET), "cycle"),
             request,
-            max_concurrency=4,
-            started_at=now(),
+            ListingOptions(max_concurrency=4, started_at=now()),
         )
     store.close()
     assert client.requests == 3
@@ -624,8 +629,7 @@ def test_a_last_page_that_hands_back_its_own_token_ends_the_listing(
             store,
             RunRecords(S3Storage(s3, BUCKET), "repeat"),
             request,
-            max_concurrency=4,
-            started_at=now(),
+            ListingOptions(max_concurrency=4, started_at=now()),
         )
     store.close()
     client.close()
@@ -673,10 +677,8 @@ def test_each_listing_step_run_twice_writes_and_returns_the_same(
             store,
             records,
             request,
-            max_concurrency=4,
-            started_at=started,
+            ListingOptions(max_concurrency=4, started_at=started, step_jobs=30),
             cursor=cursor,
-            step_jobs=30,
         )
 
     # When the first step runs twice, then the next one (which carries a page token of b3
@@ -746,10 +748,7 @@ def test_a_step_stops_at_its_deadline_in_the_already_exported_pass_and_the_next_
         store,
         records,
         request,
-        max_concurrency=4,
-        started_at=started,
-        deadline=begun + 450,
-        clock=clock,
+        ListingOptions(max_concurrency=4, started_at=started, deadline=begun + 450, clock=clock),
     )
     # Then its pass stopped at the deadline: five LISTs, none begun after it, four of the
     # nine completed jobs left for the next step, which the cursor names
@@ -763,10 +762,8 @@ def test_a_step_stops_at_its_deadline_in_the_already_exported_pass_and_the_next_
         store,
         records,
         request,
-        max_concurrency=4,
-        started_at=started,
+        ListingOptions(max_concurrency=4, started_at=started, clock=clock),
         cursor=first.cursor,
-        clock=clock,
     )
     store.close()
     client.close()
@@ -804,10 +801,7 @@ def test_the_step_that_settles_what_another_left_run_twice_writes_and_returns_th
         store,
         records,
         request,
-        max_concurrency=4,
-        started_at=started,
-        deadline=clock() + 50,
-        clock=clock,
+        ListingOptions(max_concurrency=4, started_at=started, deadline=clock() + 50, clock=clock),
     )
     assert first.jobs_unsettled == 8
     # When the next step, which settles those eight, runs twice / Then the second run wrote
@@ -819,8 +813,7 @@ def test_the_step_that_settles_what_another_left_run_twice_writes_and_returns_th
             store,
             records,
             request,
-            max_concurrency=4,
-            started_at=started,
+            ListingOptions(max_concurrency=4, started_at=started),
             cursor=first.cursor,
         ),
     )
@@ -848,10 +841,7 @@ def test_batches_the_pass_did_not_reach_by_the_deadline_go_to_the_next_step(
         store,
         records,
         request,
-        max_concurrency=4,
-        started_at=started,
-        deadline=clock() + 50,
-        clock=clock,
+        ListingOptions(max_concurrency=4, started_at=started, deadline=clock() + 50, clock=clock),
     )
     # Then its pass asked about b1 (the first LIST is always made) and left b2 for the next
     # step, uncounted
@@ -867,8 +857,7 @@ def test_batches_the_pass_did_not_reach_by_the_deadline_go_to_the_next_step(
         store,
         records,
         request,
-        max_concurrency=4,
-        started_at=started,
+        ListingOptions(max_concurrency=4, started_at=started),
         cursor=first.cursor,
     )
     store.close()
@@ -904,10 +893,7 @@ def test_asking_which_execution_wrote_a_result_waits_for_the_next_step_past_the_
         store,
         records,
         request,
-        max_concurrency=4,
-        started_at=started,
-        deadline=clock() + 50,
-        clock=clock,
+        ListingOptions(max_concurrency=4, started_at=started, deadline=clock() + 50, clock=clock),
     )
     # Then its one LIST found both results, but the HEAD that says whose they are was left,
     # with the jobs, to the next step
@@ -919,8 +905,7 @@ def test_asking_which_execution_wrote_a_result_waits_for_the_next_step_past_the_
         store,
         records,
         request,
-        max_concurrency=4,
-        started_at=started,
+        ListingOptions(max_concurrency=4, started_at=started),
         cursor=first.cursor,
     )
     store.close()

@@ -476,7 +476,8 @@ def test_the_verdict_ends_on_the_error_the_event_named(asl: dict[str, Any]) -> N
     step_failed, failed = verdict["Choices"]
 
     # Then an outcome with no error takes the Default: it succeeds, with the report's summary
-    # as its output (the Default is the way the cost model follows, tools/playment_bench/cost.py)
+    # as its output (the Default is the way the cost model follows,
+    # tools/playment_bench/cost/transitions.py)
     assert states[verdict["Default"]] == {"Type": "Succeed", "OutputPath": "$.report"}
     # And any other fails with the very error and cause the event carried
     assert (failed["Variable"], failed["IsNull"]) == ("$.finished.error", False)

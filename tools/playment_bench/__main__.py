@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,59 +42,40 @@ ASSUMED_PAGE_SECONDS = 2.0 * PAGE_SIZE / 100
 ASSUMED_REPORT_SECONDS = 5.0
 
 
+@dataclass
+class _Measured:
+    """What the sections measure that the cost section uses (``None``: not run, assumed)."""
+
+    page_seconds: float | None = None
+    list_seconds: float | None = None
+    report_seconds: float | None = None
+    secrets_calls: int | None = None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m playment_bench")
-    parser.add_argument("--runs", type=int, default=RUNS, help="runs per figure (median)")
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
-    parser.add_argument("--json", type=Path, default=None, help="also write figures here")
-    args = parser.parse_args(argv)
+    args = _arguments(argv)
     sections = set(args.only.split(","))
-    if unknown := sections - set(SECTIONS):
-        parser.error(f"--only: no section {', '.join(sorted(unknown))} (sections: {SECTIONS})")
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-    }.items():  # fmt: skip
-        os.environ.setdefault(name, value)
-    counter = AwsCallCounter()
-    counter.install()  # before any boto3 session exists
+    counter = _count_aws_calls()
     print(
         f"playment-exporter benchmarks, {datetime.date.today()}, {platform.python_version()}, "
         f"{os.cpu_count()} cores, {platform.machine()}; median of {args.runs} runs\n",
         flush=True,
     )
     recorded: dict[str, Any] = {}
-    page_seconds = list_seconds = report_seconds = secrets_calls = None
+    measured = _Measured()
     if "requests" in sections:
-        figures = request_counts.measure(counter)
-        recorded["requests"] = figures.__dict__
-        print(request_counts.format_requests(figures), "\n", flush=True)
-        secrets_calls = figures.aws.get("secretsmanager:GetSecretValue")
+        recorded["requests"] = _requests(counter, measured)
     if "throughput" in sections:
-        sweep, baseline = throughput.run(args.runs)
-        recorded["throughput"] = {
-            "sweep": [f.__dict__ | {"pages": f.pages, "page_size": f.page_size} for f in sweep],
-            "baseline": baseline,
-        }
-        print(throughput.format_throughput(sweep, baseline), "\n", flush=True)
-        default_run = next(
-            f for f in sweep if (f.max_concurrency, f.page_workers) == throughput.DEFAULT
-        )
-        list_seconds = default_run.list_s / (throughput.JOBS / 100)
-        # The report reads one outcome object per page: scale its time to a million jobs' pages
-        # (pages of 250 there, of 50 in the 2,000-job run: page_size_for).
-        million_pages = -(-1_000_000 // page_size_for(1_000_000, throughput.DEFAULT[0]))
-        report_seconds = default_run.report_s * (million_pages / default_run.pages)
+        recorded["throughput"] = _throughput(args.runs, measured)
     if "container" in sections:
-        speed = container.measure_speed(args.runs)
-        memory = container.measure_memory(args.runs)
-        recorded["container"] = {"speed": [f.__dict__ for f in speed],
-                                 "memory": [m.__dict__ for m in memory]}  # fmt: skip
-        print(container.format_container(speed, memory), "\n", flush=True)
-        default = next(f for f in speed if f.workers == throughput.DEFAULT[1])
-        page_seconds = PAGE_SIZE / default.jobs_per_s  # a page as a large export cuts it
+        recorded["container"] = _container(args.runs, measured)
     if "cost" in sections:
-        recorded["cost"] = cost_section(page_seconds, list_seconds, report_seconds, secrets_calls)
+        recorded["cost"] = cost_section(
+            measured.page_seconds,
+            measured.list_seconds,
+            measured.report_seconds,
+            measured.secrets_calls,
+        )
     if "imports" in sections:
         times = cold_start.handler_import_times(runs=args.runs)
         recorded["imports_ms"] = times
@@ -105,6 +87,63 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(recorded, indent=1, default=str))
     return 0
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m playment_bench")
+    parser.add_argument("--runs", type=int, default=RUNS, help="runs per figure (median)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--json", type=Path, default=None, help="also write figures here")
+    args = parser.parse_args(argv)
+    if unknown := set(args.only.split(",")) - set(SECTIONS):
+        parser.error(f"--only: no section {', '.join(sorted(unknown))} (sections: {SECTIONS})")
+    return args
+
+
+def _count_aws_calls() -> AwsCallCounter:
+    """Fake credentials for moto, and a counter of AWS calls installed before any boto3
+    session exists."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    }.items():  # fmt: skip
+        os.environ.setdefault(name, value)
+    counter = AwsCallCounter()
+    counter.install()
+    return counter
+
+
+def _requests(counter: AwsCallCounter, measured: _Measured) -> dict[str, Any]:
+    figures = request_counts.measure(counter)
+    print(request_counts.format_requests(figures), "\n", flush=True)
+    measured.secrets_calls = figures.aws.get("secretsmanager:GetSecretValue")
+    return dict(figures.__dict__)
+
+
+def _throughput(runs: int, measured: _Measured) -> dict[str, Any]:
+    sweep, baseline = throughput.run(runs)
+    print(throughput.format_throughput(sweep, baseline), "\n", flush=True)
+    default_run = next(
+        f for f in sweep if (f.max_concurrency, f.page_workers) == throughput.DEFAULT
+    )
+    measured.list_seconds = default_run.list_s / (throughput.JOBS / 100)
+    # The report reads one outcome object per page: scale its time to a million jobs' pages
+    # (pages of 250 there, of 50 in the 2,000-job run: page_size_for).
+    million_pages = -(-1_000_000 // page_size_for(1_000_000, throughput.DEFAULT[0]))
+    measured.report_seconds = default_run.report_s * (million_pages / default_run.pages)
+    return {
+        "sweep": [f.__dict__ | {"pages": f.pages, "page_size": f.page_size} for f in sweep],
+        "baseline": baseline,
+    }
+
+
+def _container(runs: int, measured: _Measured) -> dict[str, Any]:
+    speed = container.measure_speed(runs)
+    memory = container.measure_memory(runs)
+    print(container.format_container(speed, memory), "\n", flush=True)
+    default = next(f for f in speed if f.workers == throughput.DEFAULT[1])
+    measured.page_seconds = PAGE_SIZE / default.jobs_per_s  # a page as a large export cuts it
+    return {"speed": [f.__dict__ for f in speed], "memory": [m.__dict__ for m in memory]}
 
 
 def cost_section(

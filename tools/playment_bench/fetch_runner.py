@@ -5,6 +5,8 @@ import subprocess
 import sys
 from typing import Any
 
+from playment_exporter.defaults import PAGE_WORKERS
+
 FETCH_PROCESS = "playment_bench.fetch_process"
 
 
@@ -12,7 +14,7 @@ def page(project_id: str, batch_id: str, job_ids: list[str], number: int = 0) ->
     return {"project_id": project_id, "batch_id": batch_id, "page": number, "job_ids": job_ids}
 
 
-def run_fetch_process(
+def run_fetch_process(  # noqa: PLR0913 - keyword-only: the command line it passes on
     *,
     api_url: str,
     aws_endpoint: str,
@@ -20,7 +22,7 @@ def run_fetch_process(
     secret_arn: str,
     warmup: dict[str, Any],
     pages: list[dict[str, Any]],
-    page_workers: int = 8,
+    page_workers: int = PAGE_WORKERS,
     timeout_s: float = 600,
 ) -> dict[str, Any]:
     """The figures the handler's process printed (its last stdout line: it may log above)."""

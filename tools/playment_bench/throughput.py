@@ -20,12 +20,13 @@ import requests
 
 from playment_bench.measure import RUNS, median, median_of
 from playment_bench.simulator_process import PROJECT, SimulatorProcess
+from playment_exporter.defaults import MAP_MAX_CONCURRENCY, PAGE_WORKERS
 from playment_exporter.list_pages import page_size_for
 from playment_local.engine import LocalEngine
 
 JOBS = 2_000
 LATENCY_S = 0.040
-DEFAULT = (40, 8)  # the deployed stack's MapMaxConcurrency and PageWorkers
+DEFAULT = (MAP_MAX_CONCURRENCY, PAGE_WORKERS)  # the deployed stack's defaults
 # Pages of 100 for 2,000 jobs, but 40 pages of 50 at the default concurrency (page_size_for): it
 # already has 320 jobs in flight, as many as 20 pages of 16 would.
 SWEEP = [(1, 8), (5, 4), (10, 8), DEFAULT]

@@ -80,7 +80,7 @@ def open_storage(target: OutputTarget, workers: int) -> Storage:
     return S3Storage(client, target.bucket, workers=workers)
 
 
-def export_directly(
+def export_directly(  # noqa: PLR0913 - the parts of `run` the command line checked
     target: OutputTarget,
     folder: OutputFolder | None,
     api: tuple[str, str],

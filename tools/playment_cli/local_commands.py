@@ -39,8 +39,8 @@ from playment_cli.progress import export_progress
 from playment_cli.run_log import RunLog
 from playment_execution import ExecutionResult, new_execution_name
 from playment_exporter.api_models import ProjectDetails
+from playment_exporter.defaults import PLAYMENT_API_URL
 from playment_exporter.export_request import ExportRequest
-from playment_exporter.playment_client import DEFAULT_API_URL
 from playment_simulator import FaultPlan, Simulator, sample_catalog
 
 if TYPE_CHECKING:
@@ -113,7 +113,9 @@ def add_run_command(commands: "argparse._SubParsersAction[argparse.ArgumentParse
         formatter_class=HelpFormatter,
     )
     run.add_argument(
-        "--api-url", default=DEFAULT_API_URL, help=f"the API's base URL (default {DEFAULT_API_URL})"
+        "--api-url",
+        default=PLAYMENT_API_URL,
+        help=f"the API's base URL (default {PLAYMENT_API_URL})",
     )
     add_export_arguments(run)
     run.add_argument(

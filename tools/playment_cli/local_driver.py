@@ -21,10 +21,12 @@ from typing import Any
 from playment_execution import ExecutionResult
 from playment_exporter import list_pages
 from playment_exporter.batch_history import BatchHistory
+from playment_exporter.defaults import LISTING_STEP_JOBS
 from playment_exporter.errors import PlaymentAuthError
+from playment_exporter.export_options import ExportOptions
 from playment_exporter.export_page import export_and_record_page
 from playment_exporter.export_request import ExportRequest
-from playment_exporter.list_pages import STEP_JOBS, ListingCursor
+from playment_exporter.list_pages import ListingCursor
 from playment_exporter.outcomes import JobPage, PageOutcome
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.report import ReportProgress, ReportSummary, write_report
@@ -43,7 +45,7 @@ class DriverSettings:
 
     max_concurrency: int
     page_workers: int
-    step_jobs: int = STEP_JOBS
+    step_jobs: int = LISTING_STEP_JOBS
     results_prefix: str = ""
 
 
@@ -132,11 +134,13 @@ class LocalDriver:
                         store,
                         records,
                         request,
-                        max_concurrency=self._settings.max_concurrency,
-                        started_at=started_at,
+                        list_pages.ListingOptions(
+                            max_concurrency=self._settings.max_concurrency,
+                            started_at=started_at,
+                            step_jobs=self._settings.step_jobs,
+                            history=history,
+                        ),
                         cursor=cursor,
-                        step_jobs=self._settings.step_jobs,
-                        history=history,
                     )
                 except Exception as error:
                     self._check_stop()
@@ -187,9 +191,11 @@ class LocalDriver:
             store,
             records,
             page,
-            overwrite=request.overwrite,
-            include_referenced=request.include_referenced,
-            workers=self._settings.page_workers,
+            ExportOptions(
+                overwrite=request.overwrite,
+                include_referenced=request.include_referenced,
+                workers=self._settings.page_workers,
+            ),
         )
         counts = outcome.counts()
         with self._lock:

@@ -113,7 +113,7 @@ class Progress:
 class LocalEngine:
     """The stack in moto, the handlers in-process. Use as a context manager."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only, each with a default but the API's
         self,
         *,
         api_url: str,

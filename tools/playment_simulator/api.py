@@ -49,7 +49,9 @@ class ApiRoute:
     file_name: str = ""  # an attachment for a file a segmentation result references
 
 
-def route(path: str, query: dict[str, list[str]], storage_url: str) -> ApiRoute:
+def route(  # noqa: PLR0911 - one return per endpoint the match tells apart
+    path: str, query: dict[str, list[str]], storage_url: str
+) -> ApiRoute:
     """Map a request path onto an endpoint; "unknown" if it matches none."""
     if not path.startswith(BASE_PATH + "/"):
         return ApiRoute("unknown")

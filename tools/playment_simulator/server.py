@@ -26,7 +26,7 @@ class Simulator:
     ``redirect_status``, ``api_key``, ``url_ttl``, ``latency`` and ``faults``).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only knobs a test turns, each with a default
         self,
         catalog: Catalog,
         api_key: str,

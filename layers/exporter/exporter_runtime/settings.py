@@ -3,7 +3,7 @@
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from playment_exporter.playment_client import DEFAULT_API_URL
+from playment_exporter import defaults
 
 
 class ExporterSettings(BaseSettings):
@@ -12,13 +12,13 @@ class ExporterSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     results_bucket: str = Field(min_length=3)
-    results_prefix: str = ""
+    results_prefix: str = defaults.RESULTS_PREFIX
     api_key_secret_arn: str = Field(min_length=1)
-    playment_api_url: str = DEFAULT_API_URL
+    playment_api_url: str = defaults.PLAYMENT_API_URL
 
 
 class FetchResultSettings(ExporterSettings):
-    page_workers: int = Field(default=8, ge=1, le=64)
+    page_workers: int = Field(default=defaults.PAGE_WORKERS, ge=1, le=64)
 
 
 class ListPagesSettings(ExporterSettings):
@@ -28,8 +28,8 @@ class ListPagesSettings(ExporterSettings):
 
     aws_region: str = Field(min_length=1)
 
-    map_max_concurrency: int = Field(default=40, ge=1, le=10_000)
+    map_max_concurrency: int = Field(default=defaults.MAP_MAX_CONCURRENCY, ge=1, le=10_000)
     # The template's ListingStepJobs: jobs listed per step of the listing loop.
-    listing_step_jobs: int = Field(default=50_000, ge=1, le=1_000_000)
+    listing_step_jobs: int = Field(default=defaults.LISTING_STEP_JOBS, ge=1, le=1_000_000)
     # The template's FullListingDays: an unchanged batch is listed again after this long.
-    full_listing_days: int = Field(default=7, ge=1, le=365)
+    full_listing_days: int = Field(default=defaults.FULL_LISTING_DAYS, ge=1, le=365)

@@ -12,17 +12,16 @@ from datetime import UTC, datetime
 
 from playment_exporter.errors import (
     AlreadyExported,
+    ExporterError,
     InvalidInput,
-    PlaymentApiError,
     PlaymentAuthError,
-    RejectedBody,
-    TransientError,
 )
 from playment_exporter.export_index import index_lines, to_jsonl
+from playment_exporter.export_options import DEFAULT_OPTIONS, ExportOptions
 from playment_exporter.ids import validate_id
 from playment_exporter.outcomes import AUTH_FAILED, JobOutcome, JobPage, PageOutcome, SkipReason
 from playment_exporter.playment_client import PlaymentClient
-from playment_exporter.referenced_files import ReferencedFileFailed, export_with_referenced_files
+from playment_exporter.referenced_files import export_with_referenced_files
 from playment_exporter.result_store import ResultStore
 from playment_exporter.run_records import RunRecords
 from playment_exporter.storage import StorageError
@@ -34,20 +33,17 @@ def export_page(
     client: PlaymentClient,
     store: ResultStore,
     page: JobPage,
-    *,
-    overwrite: bool = False,
-    include_referenced: bool = False,
-    workers: int = 8,
-    deadline: float | None = None,
+    options: ExportOptions = DEFAULT_OPTIONS,
 ) -> PageOutcome:
     """Export every job of ``page`` and say what became of each, in the page's order.
 
-    ``deadline`` (``time.monotonic()`` seconds) bounds retries so the call ends in time; a job
-    not started before it is failed with ``deadline_exceeded`` rather than left unaccounted for.
+    ``options.deadline`` bounds retries so the call ends in time; a job not started before it
+    is failed with ``deadline_exceeded`` rather than left unaccounted for.
     """
     validate_id("project_id", page.project_id)
     validate_id("batch_id", page.batch_id)
     stop = threading.Event()
+    deadline = options.deadline
 
     def run(job_id: str) -> JobOutcome:
         if stop.is_set():
@@ -57,20 +53,13 @@ def export_page(
                 job_id, "deadline_exceeded", "not attempted: the page ran out of time"
             )
         try:
-            return export_job(
-                client,
-                store,
-                page,
-                job_id,
-                overwrite=overwrite,
-                include_referenced=include_referenced,
-                deadline=deadline,
-            )
+            return export_job(client, store, page, job_id, options)
         except PlaymentAuthError as error:
             stop.set()
             return JobOutcome.failed(job_id, AUTH_FAILED, str(error))
 
-    with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="export") as pool:
+    workers = max(options.workers, 1)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export") as pool:
         futures: list[Future[JobOutcome]] = [pool.submit(run, job_id) for job_id in page.job_ids]
         outcomes = [future.result() for future in futures]
     return PageOutcome(
@@ -83,24 +72,12 @@ def export_and_record_page(
     store: ResultStore,
     records: RunRecords,
     page: JobPage,
-    *,
-    overwrite: bool = False,
-    include_referenced: bool = False,
-    workers: int = 8,
-    deadline: float | None = None,
+    options: ExportOptions = DEFAULT_OPTIONS,
 ) -> PageOutcome:
     """One manifest page, as FetchResult and the local command both do it: export its jobs,
     write its index part, then its outcome (a page with an outcome always has its index part,
     so the report never counts a job the index lacks)."""
-    outcome = export_page(
-        client,
-        store,
-        page,
-        overwrite=overwrite,
-        include_referenced=include_referenced,
-        workers=workers,
-        deadline=deadline,
-    )
+    outcome = export_page(client, store, page, options)
     lines = index_lines(
         outcome, store.result_key, execution=records.execution, exported_at=datetime.now(UTC)
     )
@@ -115,59 +92,67 @@ def export_job(
     store: ResultStore,
     page: JobPage,
     job_id: str,
-    *,
-    overwrite: bool,
-    include_referenced: bool,
-    deadline: float | None,
+    options: ExportOptions,
 ) -> JobOutcome:
     """Fetch one job's record, then its result (and, if asked, the files it references) into
-    S3. Raises only ``PlaymentAuthError``."""
+    S3. Raises only ``PlaymentAuthError``: every other failure is the job's outcome."""
     try:
         validate_id("job_id", job_id)
-        job = client.get_job(page.project_id, job_id, deadline=deadline)
+        job = client.get_job(page.project_id, job_id, deadline=options.deadline)
         if not job.is_completed:
             return JobOutcome.skipped(job_id, SkipReason.NOT_COMPLETED)
         if not job.result_url:
             return JobOutcome.skipped(job_id, SkipReason.NO_RESULT)
-        if include_referenced:
+        if options.include_referenced:
             exported = export_with_referenced_files(
-                client,
-                store,
-                page,
-                job_id,
-                job.result_url,
-                overwrite=overwrite,
-                deadline=deadline,
+                client, store, page, job_id, job.result_url, options=options
             )
-            return exported.model_copy(update={"reference_id": job.reference_id or ""})
-        # A transfer that breaks off is retried whole, with a freshly signed URL.
-        for attempt in client.retrying(deadline):
-            with attempt, client.open_result(job.result_url, deadline=deadline) as body:
-                store.write_result(
-                    page.batch_id,
-                    job_id,
-                    body,
-                    overwrite=overwrite,
-                    size_hint=body.expected_length,
-                    execution=page.execution,
-                )
-                return JobOutcome.exported(
-                    job_id,
-                    body.bytes_read,
-                    sha256=body.sha256,
-                    result_size=body.bytes_read,
-                    reference_id=job.reference_id or "",
-                )
-        raise AssertionError("unreachable: tenacity re-raises the last error")
+        else:
+            exported = _export_result(client, store, page, job_id, job.result_url, options=options)
+        return exported.model_copy(update={"reference_id": job.reference_id or ""})
     except PlaymentAuthError:
         raise
-    except InvalidInput as error:
-        return JobOutcome.failed(job_id, "invalid_job_id", str(error))
-    except AlreadyExported:
-        return JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED)
-    except (TransientError, RejectedBody, PlaymentApiError, ReferencedFileFailed) as error:
-        return JobOutcome.failed(job_id, error.code, error.message)
-    except StorageError as error:
-        return JobOutcome.failed(job_id, error.code, f"{error.where} refused the write")
     except Exception as error:  # noqa: BLE001 - one job's surprise must not sink the page
-        return JobOutcome.failed(job_id, "unexpected_error", type(error).__name__)
+        return _failed_job(job_id, error)
+
+
+def _export_result(
+    client: PlaymentClient,
+    store: ResultStore,
+    page: JobPage,
+    job_id: str,
+    result_url: str,
+    *,
+    options: ExportOptions,
+) -> JobOutcome:
+    """Stream the result into storage; a transfer that breaks off is retried whole, with a
+    freshly signed URL."""
+    for attempt in client.retrying(options.deadline):
+        with attempt, client.open_result(result_url, deadline=options.deadline) as body:
+            store.write_result(
+                page.batch_id,
+                job_id,
+                body,
+                overwrite=options.overwrite,
+                size_hint=body.expected_length,
+                execution=page.execution,
+            )
+            return JobOutcome.exported(
+                job_id, body.bytes_read, sha256=body.sha256, result_size=body.bytes_read
+            )
+    raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+def _failed_job(job_id: str, error: Exception) -> JobOutcome:
+    """What a job's failure makes of its outcome: the exporter's own errors by their code,
+    the storage's naming who refused, anything else by its type alone (its message might
+    hold what no outcome should)."""
+    if isinstance(error, InvalidInput):
+        return JobOutcome.failed(job_id, "invalid_job_id", str(error))
+    if isinstance(error, AlreadyExported):
+        return JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED)
+    if isinstance(error, ExporterError):
+        return JobOutcome.failed(job_id, error.code, error.message)
+    if isinstance(error, StorageError):
+        return JobOutcome.failed(job_id, error.code, f"{error.where} refused the write")
+    return JobOutcome.failed(job_id, "unexpected_error", type(error).__name__)

@@ -6,6 +6,8 @@ the next listing step, until the cursor comes back empty. A step stops after ``s
 listed jobs or at its deadline; the cursor (batch, page token, position) says where the next
 one resumes. The first step writes the export's batch plan (``batches.json``): with
 ``all_batches``, the project's batches from its details, less those with no completed jobs.
+A step (``ListingStep.run``) reads as the state machine names its work: plan, list to a
+bound, settle the exported, cut pages, write; what it found is ``listing_chunk.Chunk``'s.
 
 Jobs that need no call are settled here, from the listing alone: a job the list shows as not
 completed, a job already exported (unless overwriting), a job whose ID is not a safe key. A
@@ -34,24 +36,24 @@ position were counted already and are only fetched if they have no result yet.
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from playment_exporter.api_models import COMPLETED, ListedJob
 from playment_exporter.batch_history import BatchHistory
+from playment_exporter.defaults import FULL_LISTING_DAYS, LISTING_STEP_JOBS
 from playment_exporter.errors import BATCH_NOT_FOUND, InvalidInput, PlaymentApiError
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.ids import validate_id
-from playment_exporter.outcomes import JobOutcome, JobPage, PageOutcome, SkipReason
+from playment_exporter.listing_chunk import Chunk, deadline_passed
+from playment_exporter.outcomes import JobPage
 from playment_exporter.playment_client import PlaymentClient, repeated_token
 from playment_exporter.result_store import ResultStore
-from playment_exporter.run_records import BatchPlan, LeftOutBatch, RunRecords, UnsettledJobs
+from playment_exporter.run_records import BatchPlan, LeftOutBatch, RunRecords
 
 PAGE_SIZE = 250
 MIN_PAGE_SIZE = 10
-FULL_LISTING_DAYS = 7  # the template's FullListingDays
-STEP_JOBS = 50_000  # jobs listed per step, by default (the template's ListingStepJobs)
 MAX_TOKEN_RESTARTS = 3  # a batch whose carried tokens keep being refused fails after this
 REFUSED_TOKEN_CODE = "invalid_request_error"  # noqa: S105 - an error code: a refused page token
 
@@ -141,202 +143,236 @@ class ListingSummary(BaseModel):
     jobs_unsettled: int = 0  # listed, left for the next step to settle (its deadline came)
 
 
-def list_export_pages(
-    client: PlaymentClient,
-    store: ResultStore,
-    records: RunRecords,
-    request: ExportRequest,
-    *,
-    max_concurrency: int,
-    started_at: datetime,
-    cursor: ListingCursor | None = None,
-    step_jobs: int = STEP_JOBS,
-    history: BatchHistory | None = None,
-    full_listing_days: int = FULL_LISTING_DAYS,
-    deadline: float | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    check_home: Callable[[], None] | None = None,
-) -> ListingSummary:
-    """List the next chunk of the export (the first, without a ``cursor``), settle what needs
-    no call, and write the chunk's manifest and settled outcomes to S3.
+@dataclass(frozen=True)
+class ListingOptions:
+    """What a listing step is told besides what it lists.
 
     ``max_concurrency`` is the Map's (``MapMaxConcurrency``): it sizes the chunk's pages.
     ``started_at`` is the execution's start: results written since are this execution's.
     With ``history``, an ``all_batches`` export leaves out the batches unchanged since a clean
     run less than ``full_listing_days`` ago (unless it overwrites or asks for a full listing).
     ``check_home`` is called by the first step (on AWS: the results bucket must be in the
-    stack's region and account, ``ResultsBucketUnusable``). Listing and settling stop at
-    ``deadline`` (a ``clock`` time); only the chunk's writes come after it.
+    stack's region and account, ``ResultsBucketUnusable``). Listing and settling stop after
+    ``step_jobs`` jobs or at ``deadline`` (a ``clock`` time); only the chunk's writes come
+    after it.
     """
-    if cursor is None:
-        if check_home is not None:
-            check_home()
-        batch_ids = _plan_batches(
-            client,
-            request,
-            history,
-            started_at=started_at,
-            full_listing_days=full_listing_days,
-            deadline=deadline,
-            records=records,
-        )
-        cursor = ListingCursor()
-    else:
-        batch_ids = records.read_batch_ids()
-    chunk = _Chunk(request.project_id)
-    if cursor.unsettled_chunk is not None:
-        chunk.carry(records.read_unsettled(cursor.unsettled_chunk))
-    cursor = _list_chunk(
-        client,
-        request,
-        batch_ids,
-        chunk,
-        cursor,
-        step_jobs=step_jobs,
-        deadline=deadline,
-        clock=clock,
-    )
-    chunk.settle_exported(
-        store,
-        records.execution,
-        started_at,
-        overwrite=request.overwrite,
-        deadline=deadline,
-        clock=clock,
-    )
-    to_fetch = chunk.to_fetch()
-    page_size = page_size_for(sum(len(ids) for _, ids in to_fetch), max_concurrency)
-    pages = _cut_pages(
-        request.project_id, records.execution, to_fetch, page_size, first=cursor.next_page
-    )
-    number = cursor.chunk
-    unsettled = chunk.unsettled()
-    written = records.write_chunk(number, pages, chunk.settled_outcomes(), unsettled)
-    done = cursor.batch_index >= len(batch_ids) and not unsettled
-    cursor = cursor.model_copy(
-        update={
-            "chunk": number + 1,
-            "next_page": cursor.next_page + written,
-            "unsettled_chunk": number if unsettled else None,
-        }
-    )
-    return ListingSummary(
-        execution=records.execution,
-        bucket=records.bucket,
-        manifest_key=records.manifest_key(number),
-        project_id=request.project_id,
-        overwrite=request.overwrite,
-        include_referenced=request.include_referenced,
-        started_at=started_at.isoformat(),
-        chunk=number,
-        chunks=number + 1,
-        cursor=None if done else cursor,
-        batches=len(batch_ids),
-        pages=written,
-        page_size=page_size,
-        jobs_listed=chunk.listed,
-        jobs_to_fetch=sum(len(ids) for _, ids in to_fetch),
-        jobs_settled=chunk.settled_count,
-        jobs_unsettled=sum(len(batch.job_ids) for batch in unsettled),
-    )
+
+    max_concurrency: int
+    started_at: datetime
+    step_jobs: int = LISTING_STEP_JOBS
+    history: BatchHistory | None = None
+    full_listing_days: int = FULL_LISTING_DAYS
+    deadline: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    check_home: Callable[[], None] | None = None
+
+    def late(self) -> bool:
+        """Whether the step's deadline has come."""
+        return deadline_passed(self.deadline, self.clock)
 
 
-def _list_chunk(
+def list_export_pages(
     client: PlaymentClient,
+    store: ResultStore,
+    records: RunRecords,
     request: ExportRequest,
-    batch_ids: list[str],
-    chunk: "_Chunk",
-    cursor: ListingCursor,
+    options: ListingOptions,
     *,
-    step_jobs: int,
-    deadline: float | None,
-    clock: Callable[[], float],
-) -> ListingCursor:
-    """List pages into ``chunk`` from ``cursor`` until the step's bound or its deadline (the
-    first page always, unless jobs were carried in); where the next step resumes."""
-    seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step loops
-    while cursor.batch_index < len(batch_ids) and chunk.requested < step_jobs:
-        progressed = chunk.requested or chunk.settled_count  # a batch not found is progress too
-        if progressed and deadline is not None and clock() >= deadline:
-            break
-        batch_id = batch_ids[cursor.batch_index]
+    cursor: ListingCursor | None = None,
+) -> ListingSummary:
+    """List the next chunk of the export (the first, without a ``cursor``), settle what needs
+    no call, and write the chunk's manifest and settled outcomes to S3."""
+    return ListingStep(client, store, records, request, options).run(cursor)
+
+
+class ListingStep:
+    """One ListPages step, its parts named as the state machine's loop reads: plan the
+    batches (the first step only), list to the step's bound, settle the exported, cut the
+    pages, write the chunk. Each part is small enough to change on its own."""
+
+    def __init__(
+        self,
+        client: PlaymentClient,
+        store: ResultStore,
+        records: RunRecords,
+        request: ExportRequest,
+        options: ListingOptions,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.records = records
+        self.request = request
+        self.options = options
+
+    def run(self, cursor: ListingCursor | None = None) -> ListingSummary:
+        """The step from ``cursor`` (the first, without one) to its summary."""
+        if cursor is None:
+            batch_ids, cursor = self.plan(), ListingCursor()
+        else:
+            batch_ids = self.records.read_batch_ids()
+        chunk = Chunk(self.request.project_id)
+        if cursor.unsettled_chunk is not None:
+            chunk.carry(self.records.read_unsettled(cursor.unsettled_chunk))
+        cursor = self.list_to_bound(batch_ids, chunk, cursor)
+        self.settle_exported(chunk)
+        pages = self.cut_pages(chunk, first=cursor.next_page)
+        return self.write(chunk, pages, cursor, batches=len(batch_ids))
+
+    def plan(self) -> list[str]:
+        """Check the results bucket is usable, then write the export's batch plan: the
+        batches asked for, or the project's that have completed jobs and changed since they
+        were last listed clean (or are due a full listing), and those left out. The batches
+        to list, in order: the rest of the plan is the report's, and need not stay in memory
+        while the step lists."""
+        if self.options.check_home is not None:
+            self.options.check_home()
+        plan = _batch_plan(self.client, self.request, self.options)
+        self.records.write_batch_plan(plan)
+        return plan.batch_ids
+
+    def list_to_bound(
+        self, batch_ids: list[str], chunk: Chunk, cursor: ListingCursor
+    ) -> ListingCursor:
+        """List pages into ``chunk`` from ``cursor`` until the step's bound or its deadline
+        (the first page always, unless jobs were carried in); where the next step resumes."""
+        lister = _PageLister(self.client, self.request.project_id, self.options.deadline)
+        while cursor.batch_index < len(batch_ids) and chunk.requested < self.options.step_jobs:
+            progressed = chunk.requested or chunk.settled_count  # a batch not found counts too
+            if progressed and self.options.late():
+                break
+            cursor = lister.list_next_page(batch_ids[cursor.batch_index], chunk, cursor)
+        return cursor
+
+    def settle_exported(self, chunk: Chunk) -> None:
+        """Skip or drop the listed jobs that have a result already; those the deadline
+        leaves unreached are the next step's."""
+        chunk.settle_exported(
+            self.store,
+            self.records.execution,
+            self.options.started_at,
+            overwrite=self.request.overwrite,
+            deadline=self.options.deadline,
+            clock=self.options.clock,
+        )
+
+    def cut_pages(self, chunk: Chunk, *, first: int) -> "_ChunkPages":
+        """The chunk's jobs to fetch, in pages sized for the Map's concurrency."""
+        to_fetch = chunk.to_fetch()
+        jobs = sum(len(ids) for _, ids in to_fetch)
+        size = page_size_for(jobs, self.options.max_concurrency)
+        pages = _cut_pages(self.request.project_id, self.records.execution, to_fetch, size, first)
+        return _ChunkPages(pages=pages, size=size, jobs=jobs)
+
+    def write(
+        self, chunk: Chunk, pages: "_ChunkPages", cursor: ListingCursor, *, batches: int
+    ) -> ListingSummary:
+        """Write the chunk's manifest, settled outcomes and unsettled jobs; the summary, with
+        the cursor the next step resumes from (``None`` when the listing is done)."""
+        number = cursor.chunk
+        unsettled = chunk.unsettled()
+        written = self.records.write_chunk(number, pages.pages, chunk.settled_outcomes(), unsettled)
+        done = cursor.batch_index >= batches and not unsettled
+        cursor = cursor.model_copy(
+            update={
+                "chunk": number + 1,
+                "next_page": cursor.next_page + written,
+                "unsettled_chunk": number if unsettled else None,
+            }
+        )
+        request = self.request
+        return ListingSummary(
+            execution=self.records.execution,
+            bucket=self.records.bucket,
+            manifest_key=self.records.manifest_key(number),
+            project_id=request.project_id,
+            overwrite=request.overwrite,
+            include_referenced=request.include_referenced,
+            started_at=self.options.started_at.isoformat(),
+            chunk=number,
+            chunks=number + 1,
+            cursor=None if done else cursor,
+            batches=batches,
+            pages=written,
+            page_size=pages.size,
+            jobs_listed=chunk.listed,
+            jobs_to_fetch=pages.jobs,
+            jobs_settled=chunk.settled_count,
+            jobs_unsettled=sum(len(batch.job_ids) for batch in unsettled),
+        )
+
+
+@dataclass(frozen=True)
+class _ChunkPages:
+    """A chunk's manifest pages, made one at a time as written, and what sized them."""
+
+    pages: Iterator[JobPage]
+    size: int
+    jobs: int
+
+
+class _PageLister:
+    """Reads a step's pages from Playment, one at a time, and moves the cursor on: to the
+    next page, the next batch, or (a carried token refused) the batch's first page again."""
+
+    def __init__(self, client: PlaymentClient, project_id: str, deadline: float | None) -> None:
+        self.client = client
+        self.project_id = project_id
+        self.deadline = deadline
+        self.seen_tokens: set[tuple[int, str]] = set()  # a token coming back within the step
+
+    def list_next_page(self, batch_id: str, chunk: Chunk, cursor: ListingCursor) -> ListingCursor:
+        """List the page ``cursor`` points at into ``chunk``; where the listing goes next."""
         try:
-            page = client.list_batch_page(
-                request.project_id, batch_id, cursor.page_token, deadline=deadline
+            page = self.client.list_batch_page(
+                self.project_id, batch_id, cursor.page_token, deadline=self.deadline
             )
         except PlaymentApiError as error:
-            if error.code == BATCH_NOT_FOUND:
-                chunk.batch(batch_id).not_found(error.message)
-                cursor = cursor.next_batch()
-                continue
-            if error.code != REFUSED_TOKEN_CODE or not cursor.page_token:
-                raise
-            if cursor.restarts >= MAX_TOKEN_RESTARTS:
-                raise PlaymentApiError(
-                    REFUSED_TOKEN_CODE,
-                    f"batch {batch_id}: Playment refused a page token {cursor.restarts + 1} "
-                    "times; listing it again from its first page did not help",
-                ) from None
-            cursor = cursor.restart_batch()
-            seen_tokens = {seen for seen in seen_tokens if seen[0] != cursor.batch_index}
-            continue
+            return self._refused(error, batch_id, chunk, cursor)
         batch = chunk.batch(batch_id)
         for job in page.jobs:
             cursor = cursor.model_copy(update={"listed_in_batch": cursor.listed_in_batch + 1})
             batch.add(job, counted_already=cursor.listed_in_batch <= cursor.replay_until)
         token = page.next_page_token
         if not page.jobs or not token:
-            cursor = cursor.next_batch()
-        elif token == cursor.page_token or (cursor.batch_index, token) in seen_tokens:
+            return cursor.next_batch()
+        if token == cursor.page_token or (cursor.batch_index, token) in self.seen_tokens:
             raise repeated_token(batch_id, token)
-        else:
-            seen_tokens.add((cursor.batch_index, token))
-            cursor = cursor.model_copy(update={"page_token": token})
-    return cursor
+        self.seen_tokens.add((cursor.batch_index, token))
+        return cursor.model_copy(update={"page_token": token})
 
-
-def _plan_batches(
-    client: PlaymentClient,
-    request: ExportRequest,
-    history: BatchHistory | None,
-    *,
-    started_at: datetime,
-    full_listing_days: int,
-    deadline: float | None,
-    records: RunRecords,
-) -> list[str]:
-    """Write the export's batch plan: the batches asked for, or the project's that have
-    completed jobs and changed since they were last listed clean (or are due a full
-    listing), and those left out. The batches to list, in order: the rest of the plan is
-    the report's, and need not stay in memory while the step lists."""
-    plan = _batch_plan(
-        client,
-        request,
-        history,
-        started_at=started_at,
-        full_listing_days=full_listing_days,
-        deadline=deadline,
-    )
-    records.write_batch_plan(plan)
-    return plan.batch_ids
+    def _refused(
+        self, error: PlaymentApiError, batch_id: str, chunk: Chunk, cursor: ListingCursor
+    ) -> ListingCursor:
+        """A batch Playment does not know is settled as one failed entry and passed over; a
+        refused carried token restarts the batch (up to ``MAX_TOKEN_RESTARTS``); anything
+        else is raised."""
+        if error.code == BATCH_NOT_FOUND:
+            chunk.batch(batch_id).not_found(error.message)
+            return cursor.next_batch()
+        if error.code != REFUSED_TOKEN_CODE or not cursor.page_token:
+            raise error
+        if cursor.restarts >= MAX_TOKEN_RESTARTS:
+            raise PlaymentApiError(
+                REFUSED_TOKEN_CODE,
+                f"batch {batch_id}: Playment refused a page token {cursor.restarts + 1} "
+                "times; listing it again from its first page did not help",
+            ) from None
+        cursor = cursor.restart_batch()
+        self.seen_tokens = {seen for seen in self.seen_tokens if seen[0] != cursor.batch_index}
+        return cursor
 
 
 def _batch_plan(
-    client: PlaymentClient,
-    request: ExportRequest,
-    history: BatchHistory | None,
-    *,
-    started_at: datetime,
-    full_listing_days: int,
-    deadline: float | None,
+    client: PlaymentClient, request: ExportRequest, options: ListingOptions
 ) -> BatchPlan:
+    history, full_listing_days = options.history, options.full_listing_days
     if not request.all_batches:
         return BatchPlan(batch_ids=list(request.batch_ids))
-    batches = client.get_project_details(request.project_id, deadline=deadline).batches
+    batches = client.get_project_details(request.project_id, deadline=options.deadline).batches
     unchanged = {}
     if history is not None and not (request.overwrite or request.full_listing):
         by_id = {batch.id: batch for batch in batches}
-        unchanged = history.unchanged_batches(by_id, started_at, full_listing_days)
+        unchanged = history.unchanged_batches(by_id, options.started_at, full_listing_days)
     plan = BatchPlan(batch_ids=[])
     for batch in batches:
         try:
@@ -361,197 +397,11 @@ def _batch_plan(
     return plan
 
 
-class _BatchPlan:
-    """One batch's part of a chunk, sorted into jobs to fetch, jobs settled, and jobs left
-    for the next step to settle."""
-
-    def __init__(self, project_id: str, batch_id: str) -> None:
-        self.project_id = project_id
-        self.batch_id = batch_id
-        self._seen: set[str] = set()
-        self.candidates: list[str] = []  # completed: fetch unless already exported
-        self.counted_already: set[str] = set()  # of the candidates: counted by an earlier step
-        self.to_fetch: list[str] = []
-        self.settled: list[JobOutcome] = []
-        self.unsettled: list[str] = []  # candidates the pass did not reach by the deadline
-        self.listed = 0  # jobs counted by this step
-        self.requested = 0  # jobs this step has to deal with: read from Playment, or carried
-
-    def carry(self, jobs: UnsettledJobs) -> None:
-        """Candidates an earlier step listed and left unsettled."""
-        self.requested += len(jobs.job_ids)
-        self._seen.update(jobs.job_ids)
-        self.candidates.extend(jobs.job_ids)
-        self.counted_already.update(jobs.counted_already)
-
-    def add(self, job: ListedJob, *, counted_already: bool = False) -> None:
-        if job.id in self._seen:  # a job listed twice (pages shifting under us) counts once
-            return
-        self._seen.add(job.id)
-        self.requested += 1
-        if counted_already:
-            # Listed again after a refused token: counted by an earlier step. Fetch it only
-            # if it is completed and still has no result (it may be one that step fetched).
-            if (job.status is None or job.status == COMPLETED) and _usable(job.id):
-                self.candidates.append(job.id)
-                self.counted_already.add(job.id)
-            return
-        try:
-            validate_id("job_id", job.id)
-        except InvalidInput as error:
-            self._settle(JobOutcome.failed(job.id[:200], "invalid_job_id", str(error)))
-            return
-        if job.status is not None and job.status != COMPLETED:
-            self._settle(JobOutcome.skipped(job.id, SkipReason.NOT_COMPLETED))
-        else:
-            self.candidates.append(job.id)
-
-    def not_found(self, message: str) -> None:
-        """Playment does not know the batch: one failed entry names it (no job to name),
-        counted as the report counts it."""
-        self._settle(JobOutcome.failed("", BATCH_NOT_FOUND, message))
-
-    def settle_exported(
-        self,
-        store: ResultStore,
-        execution: str,
-        started_at: datetime,
-        *,
-        overwrite: bool,
-        deadline: float | None,
-        clock: Callable[[], float],
-    ) -> None:
-        """Fetch, skip as already exported, or drop (ours already) each candidate; those not
-        reached by ``deadline`` are left ``unsettled``."""
-        if not self.candidates:
-            return
-        answer = store.exported_among(
-            self.batch_id, self.candidates, deadline=deadline, clock=clock
-        )
-        unanswered = set(answer.unanswered)
-        # S3 keeps LastModified to the second: a result from the execution's first second may
-        # be an earlier run's or this one's; its metadata says which (a HEAD, rarely needed).
-        since = started_at.replace(microsecond=0)
-        for job_id in self.candidates:
-            when = answer.written.get(job_id)
-            written_since_start = when is not None and when >= since
-            if job_id in unanswered or (written_since_start and _late(deadline, clock)):
-                self.unsettled.append(job_id)  # not reached, or its HEAD: the next step's
-                continue
-            if written_since_start and store.written_by(self.batch_id, job_id) == execution:
-                continue  # exported by this execution already, listed twice: not counted again
-            counted = job_id in self.counted_already
-            if when is not None and not overwrite:
-                if not counted:
-                    self._settle(JobOutcome.skipped(job_id, SkipReason.ALREADY_EXPORTED))
-                continue
-            self.to_fetch.append(job_id)
-            if not counted:
-                self.listed += 1
-        self.candidates = []
-
-    def leave_unsettled(self) -> None:
-        """The step's deadline came before the pass reached this batch."""
-        self.unsettled.extend(self.candidates)
-        self.candidates = []
-
-    def unsettled_jobs(self) -> UnsettledJobs:
-        return UnsettledJobs(
-            batch_id=self.batch_id,
-            job_ids=self.unsettled,
-            counted_already=[job for job in self.unsettled if job in self.counted_already],
-        )
-
-    def settled_outcome(self) -> PageOutcome:
-        return PageOutcome(
-            project_id=self.project_id, batch_id=self.batch_id, page=-1, outcomes=self.settled
-        )
-
-    def _settle(self, outcome: JobOutcome) -> None:
-        self.settled.append(outcome)
-        self.listed += 1
-
-
-class _Chunk:
-    """What one listing step found, batch by batch, in the order listed."""
-
-    def __init__(self, project_id: str) -> None:
-        self.project_id = project_id
-        self._batches: dict[str, _BatchPlan] = {}
-
-    def batch(self, batch_id: str) -> _BatchPlan:
-        if batch_id not in self._batches:
-            self._batches[batch_id] = _BatchPlan(self.project_id, batch_id)
-        return self._batches[batch_id]
-
-    def carry(self, unsettled: list[UnsettledJobs]) -> None:
-        for jobs in unsettled:
-            self.batch(jobs.batch_id).carry(jobs)
-
-    @property
-    def listed(self) -> int:
-        return sum(batch.listed for batch in self._batches.values())
-
-    @property
-    def requested(self) -> int:
-        """Jobs read from Playment, replayed ones included, and jobs carried: what bounds
-        the step."""
-        return sum(batch.requested for batch in self._batches.values())
-
-    @property
-    def settled_count(self) -> int:
-        return sum(len(batch.settled) for batch in self._batches.values())
-
-    def settle_exported(
-        self,
-        store: ResultStore,
-        execution: str,
-        started_at: datetime,
-        *,
-        overwrite: bool,
-        deadline: float | None,
-        clock: Callable[[], float],
-    ) -> None:
-        """Every batch's candidates, until the deadline (the first batch's first LIST is
-        always made, so that the pass always moves on)."""
-        begun = False
-        for batch in self._batches.values():
-            if begun and _late(deadline, clock):
-                batch.leave_unsettled()
-                continue
-            begun = begun or bool(batch.candidates)
-            batch.settle_exported(
-                store, execution, started_at, overwrite=overwrite, deadline=deadline, clock=clock
-            )
-
-    def to_fetch(self) -> list[tuple[str, list[str]]]:
-        return [(batch_id, batch.to_fetch) for batch_id, batch in self._batches.items()]
-
-    def settled_outcomes(self) -> list[PageOutcome]:
-        return [batch.settled_outcome() for batch in self._batches.values() if batch.settled]
-
-    def unsettled(self) -> list[UnsettledJobs]:
-        return [batch.unsettled_jobs() for batch in self._batches.values() if batch.unsettled]
-
-
-def _late(deadline: float | None, clock: Callable[[], float]) -> bool:
-    return deadline is not None and clock() >= deadline
-
-
-def _usable(job_id: str) -> bool:
-    try:
-        validate_id("job_id", job_id)
-    except InvalidInput:
-        return False
-    return True
-
-
 def _cut_pages(
     project_id: str,
     execution: str,
     to_fetch: list[tuple[str, list[str]]],
     size: int,
-    *,
     first: int,
 ) -> Iterator[JobPage]:
     """The chunk's jobs to fetch, batch by batch, in pages of ``size`` numbered from

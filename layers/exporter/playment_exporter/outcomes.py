@@ -50,7 +50,7 @@ class JobOutcome(BaseModel):
     referenced: list[IndexedFile] | None = None
 
     @classmethod
-    def exported(
+    def exported(  # noqa: PLR0913 - one keyword per field of an exported job's outcome
         cls,
         job_id: str,
         size: int,

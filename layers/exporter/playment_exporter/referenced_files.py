@@ -11,17 +11,19 @@ bucket that someone must remove, and nothing else would say so.
 
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from tempfile import SpooledTemporaryFile
 from urllib.parse import unquote, urlsplit
 
 from playment_exporter.errors import (
     AlreadyExported,
+    ExporterError,
     ObjectsLeftBehind,
     PlaymentApiError,
     RejectedBody,
     TransientError,
 )
+from playment_exporter.export_options import ExportOptions
 from playment_exporter.outcomes import IndexedFile, JobOutcome, JobPage
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.result_store import ResultStore
@@ -32,13 +34,8 @@ SPOOL_IN_MEMORY = 8 * 1024 * 1024  # beyond this the result waits on local disk 
 COPY_CHUNK = 1024 * 1024
 
 
-class ReferencedFileFailed(Exception):
+class ReferencedFileFailed(ExporterError):
     """One referenced file could not be exported; the message names the file."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -73,12 +70,12 @@ def export_with_referenced_files(
     job_id: str,
     result_url: str,
     *,
-    overwrite: bool,
-    deadline: float | None,
+    options: ExportOptions,
 ) -> JobOutcome:
     """Download the result once (kept in a spooled file, so memory stays flat), export the
     files it references, then write the result. Raises ``ReferencedFileFailed`` and the
     client's own errors; ``AlreadyExported`` when the result is there already."""
+    deadline = options.deadline
     with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         for attempt in client.retrying(deadline):
             with (
@@ -90,21 +87,9 @@ def export_with_referenced_files(
                 shutil.copyfileobj(body, spool, COPY_CHUNK)
                 urls, size, sha256 = list(body.referenced_urls), body.bytes_read, body.sha256
         files = referenced_files(urls)
-        written: list[str] = []
+        job_files = _JobFiles(client, store, page, job_id, options)
         try:
-            indexed = [
-                _export_file(
-                    client,
-                    store,
-                    page,
-                    job_id,
-                    file,
-                    written=written,
-                    overwrite=overwrite,
-                    deadline=deadline,
-                )
-                for file in files
-            ]
+            indexed = [job_files.export(file) for file in files]
             for attempt in client.retrying(deadline):  # a 409 from S3 is worth another try
                 with attempt:
                     spool.seek(0)
@@ -112,16 +97,16 @@ def export_with_referenced_files(
                         page.batch_id,
                         job_id,
                         spool,
-                        overwrite=overwrite,
+                        overwrite=options.overwrite,
                         size_hint=size,
                         execution=page.execution,
                     )
         except AlreadyExported:
             raise  # the result is there from an earlier run: the files are right beside it
         except BaseException as error:
-            _take_back(store, written, error)
+            _take_back(store, job_files.written, error)
             raise
-    files_bytes = sum(file.size for file in indexed if file.key in written)  # bytes written
+    files_bytes = sum(file.size for file in indexed if file.key in job_files.written)
     return JobOutcome.exported(
         job_id,
         size + files_bytes,
@@ -146,49 +131,52 @@ def _take_back(store: ResultStore, written: list[str], error: BaseException) -> 
         ) from error
 
 
-def _export_file(
-    client: PlaymentClient,
-    store: ResultStore,
-    page: JobPage,
-    job_id: str,
-    file: ReferencedFile,
-    *,
-    written: list[str],
-    overwrite: bool,
-    deadline: float | None,
-) -> IndexedFile:
-    key = store.referenced_key(page.batch_id, job_id, file.name)
-    try:
-        for attempt in client.retrying(deadline):
-            with (
-                attempt,
-                client.open_result(file.url, deadline=deadline, expect_json=False) as body,
-            ):
-                try:
-                    store.write_referenced(
-                        page.batch_id,
-                        job_id,
-                        file.name,
-                        body,
-                        overwrite=overwrite,
-                        size_hint=body.expected_length,
-                    )
-                except AlreadyExported:
-                    # Written by an earlier run whose result write did not happen: the same
-                    # file, kept; the index records what was read of it now.
+@dataclass
+class _JobFiles:
+    """One job's referenced files as they are written: ``written`` holds the keys this run
+    wrote, which a failure takes back."""
+
+    client: PlaymentClient
+    store: ResultStore
+    page: JobPage
+    job_id: str
+    options: ExportOptions
+    written: list[str] = field(default_factory=list)
+
+    def export(self, file: ReferencedFile) -> IndexedFile:
+        batch_id, deadline = self.page.batch_id, self.options.deadline
+        key = self.store.referenced_key(batch_id, self.job_id, file.name)
+        try:
+            for attempt in self.client.retrying(deadline):
+                with (
+                    attempt,
+                    self.client.open_result(file.url, deadline=deadline, expect_json=False) as body,
+                ):
+                    try:
+                        self.store.write_referenced(
+                            batch_id,
+                            self.job_id,
+                            file.name,
+                            body,
+                            overwrite=self.options.overwrite,
+                            size_hint=body.expected_length,
+                        )
+                    except AlreadyExported:
+                        # Written by an earlier run whose result write did not happen: the same
+                        # file, kept; the index records what was read of it now.
+                        return IndexedFile(key=key, size=body.bytes_read, sha256=body.sha256)
+                    self.written.append(key)
                     return IndexedFile(key=key, size=body.bytes_read, sha256=body.sha256)
-                written.append(key)
-                return IndexedFile(key=key, size=body.bytes_read, sha256=body.sha256)
-    except (TransientError, RejectedBody, PlaymentApiError) as error:
-        raise ReferencedFileFailed(
-            error.code, f"referenced file {file.name}: {error.message}"
-        ) from None
-    raise AssertionError("unreachable: tenacity re-raises the last error")
+        except (TransientError, RejectedBody, PlaymentApiError) as error:
+            raise ReferencedFileFailed(
+                error.code, f"referenced file {file.name}: {error.message}"
+            ) from None
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
 
 def _code_of(error: Exception) -> str:
     """The code an outcome would have given ``error``: ours, the storage's, or the exception's
     name."""
-    if isinstance(error, StorageError):
+    if isinstance(error, ExporterError | StorageError):
         return error.code
-    return str(getattr(error, "code", type(error).__name__))
+    return type(error).__name__

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import ClientError
 
+from playment_exporter.defaults import PAGE_WORKERS
 from playment_exporter.errors import AlreadyExported, ResultsBucketUnusable, TransientError
 from playment_exporter.storage import (
     LIST_PAGE_KEYS,
@@ -67,7 +68,7 @@ def streaming_transfer_config(workers: int) -> TransferConfig:
 class S3Storage:
     """One bucket through one boto3 client. Thread-safe; one per container."""
 
-    def __init__(self, s3_client: Any, bucket: str, *, workers: int = 8) -> None:
+    def __init__(self, s3_client: Any, bucket: str, *, workers: int = PAGE_WORKERS) -> None:
         self._bucket = bucket
         self._s3 = s3_client
         self._create_only_keys: set[str] = set()

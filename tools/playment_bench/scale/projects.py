@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from playment_exporter.defaults import LISTING_STEP_JOBS
 from playment_simulator import FaultPlan, SimBatch, SimProject
 from playment_simulator.jobs import GeneratedJobs
 
@@ -148,7 +149,7 @@ class ScaleSuite:
 def full_suite() -> ScaleSuite:
     """``make scale``: 100,000 and 1,000,000 jobs (0.2% completed), 20,000 batches (half of
     them failing: a chunk's 5,000 batches with a failure are what the report carries)."""
-    step = 50_000  # the template's ListingStepJobs default
+    step = LISTING_STEP_JOBS
     return ScaleSuite(
         projects=(
             jobs_project(
