@@ -142,6 +142,15 @@ def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
 
 
 @pytest.mark.parametrize("page", list(FILES), ids=PAGE_IDS)
+def test_every_code_block_is_closed(page: Path) -> None:
+    # Given a page
+    # When its fence lines are counted
+    fences = re.findall(r"^```", FILES[page], re.M)
+    # Then they pair up: no block swallows the prose (and the links and commands) after it
+    assert len(fences) % 2 == 0
+
+
+@pytest.mark.parametrize("page", list(FILES), ids=PAGE_IDS)
 def test_every_included_snippet_exists(page: Path) -> None:
     # Given a page
     # When the snippets it includes are looked up

@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(recorded, indent=1, default=str))
     if sections == set(SECTIONS):  # the pages show a full run's figures
-        command = " ".join(["python -m playment_bench", *(argv or sys.argv[1:])])
+        given = sys.argv[1:] if argv is None else argv
+        command = " ".join(["python -m playment_bench", *given])
         print(f"wrote {write_bench(json.loads(json.dumps(recorded, default=str)), command)}")
     return 0
 

@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(recorded, indent=1, default=str))
     if args.suite == "full" and sections == set(SECTIONS):  # the pages show a full run's figures
-        command = " ".join(["python -m playment_bench.scale", *(argv or sys.argv[1:])])
+        given = sys.argv[1:] if argv is None else argv
+        command = " ".join(["python -m playment_bench.scale", *given])
         print(f"wrote {write_scale(json.loads(json.dumps(recorded, default=str)), command)}")
     print(format_verdict(violations, checked=", ".join(sorted(sections))), flush=True)
     return 1 if violations else 0
