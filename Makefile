@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 
 include tools/template_checks/template.mk
 
-.PHONY: help setup demo test lint typecheck pytest bench scale clean lock mutation
+.PHONY: help setup demo test lint typecheck pytest bench scale clean lock mutation docs
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -52,18 +52,8 @@ scale: setup  ## run the export at 100k and 1M jobs and 20k batches; fail past a
 # top: build/mutation/, links to the sources (it copies them into its own mutants/ there, and
 # keeps its results for the next run). Configured in pyproject.toml, [tool.mutmut].
 MUTATION_DIR := build/mutation
-MUTATION_LINKS := pyproject.toml template.yaml README.md samconfig.toml tests events functions \
+MUTATION_LINKS := pyproject.toml template.yaml README.md docs samconfig.toml tests events functions \
 	layers/exporter/playment_exporter layers/exporter/exporter_runtime
-define MUTATION_SCORE
-import json
-s = json.load(open("mutants/mutmut-cicd-stats.json"))
-caught = s["killed"] + s["timeout"]
-checked = caught + s["survived"] + s["no_tests"] + s["suspicious"] + s["segfault"]
-print(f"mutation score: {caught} of {checked} mutants caught ({100 * caught / max(checked, 1):.1f}%);",
-      f"{s['survived']} survived, {s['no_tests']} not covered by any test,",
-      f"{s['total'] - s['skipped'] - checked} not checked yet")
-endef
-export MUTATION_SCORE
 
 mutation: setup  ## mutation-test the domain package and the handlers, print the score (slow)
 	mkdir -p $(MUTATION_DIR)
@@ -71,7 +61,10 @@ mutation: setup  ## mutation-test the domain package and the handlers, print the
 	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut run --max-children $$(nproc)
 	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut results
 	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut export-cicd-stats >/dev/null
-	cd $(MUTATION_DIR) && ../../$(BIN)/python -c "$$MUTATION_SCORE"
+	cd $(MUTATION_DIR) && ../../$(BIN)/python -m playment_bench.doc_figures.mutation mutants/mutmut-cicd-stats.json
+
+docs: setup  ## build the documentation site (MkDocs Material, strict) into build/site/
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lock:  ## refresh constraints.txt from a clean resolve of requirements-dev.txt
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

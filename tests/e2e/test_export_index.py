@@ -26,8 +26,8 @@ def index_lines(engine: Any) -> list[dict[str, Any]]:
 
 
 def latest_per_job(lines: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """The README's query, row_number() over (partition by batch_id, job_id order by
-    exported_at desc) = 1, over the index files."""
+    """The dataset page's query (docs/dataset.md), row_number() over (partition by batch_id,
+    job_id order by exported_at desc) = 1, over the index files."""
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for line in lines:
         job = (line["batch_id"], line["job_id"])

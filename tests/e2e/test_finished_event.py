@@ -1,6 +1,7 @@
 """The "Playment Export Finished" event, end to end: the real definition on moto's engine puts
 it on moto's default bus, whose rules deliver it to SQS queues the test subscribes, as a
-training pipeline's rule would be. The rule patterns are the README's own.
+training pipeline's rule would be. The rule patterns are the documentation's own
+(docs/operating.md).
 
 Every execution puts exactly one, whatever ended it: a complete, incomplete or refused export
 (with its report), and a listing or report step that failed for good (outcome "failed", the
@@ -29,7 +30,7 @@ from playment_simulator import FaultPlan, sample_catalog
 from tests.conftest import API_KEY
 
 PROJECT = "demo-project"
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATING_PAGE = Path(__file__).resolve().parents[2] / "docs" / "operating.md"
 SECTION = "## Know when an export finished"
 SOURCE = "playment-exporter"
 DETAIL_TYPE = "Playment Export Finished"
@@ -45,9 +46,9 @@ NAMESPACE = "PlaymentExporter"
 Received = Callable[[], list[dict[str, Any]]]
 
 
-def readme_rule_pattern() -> dict[str, Any]:
-    """The one event pattern (its values lists) the README's section shows."""
-    text = README.read_text(encoding="utf-8")
+def documented_rule_pattern() -> dict[str, Any]:
+    """The one event pattern (its values lists) the operating page's section shows."""
+    text = OPERATING_PAGE.read_text(encoding="utf-8")
     section = text[text.index(SECTION) :]
     section = section[: section.index("\n## ", len(SECTION))]
     blocks = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.S)]
@@ -162,13 +163,13 @@ def failed_announcements(engine: LocalEngine) -> float:
 def test_a_complete_export_announces_itself_to_every_rule_that_asks(
     start_simulator, local_engine
 ) -> None:
-    # Given a stack with a rule for every finished export and the README's rule (complete
+    # Given a stack with a rule for every finished export and the documented rule (complete
     # exports only), each delivering to a queue
     simulator = start_simulator(sample_catalog(PROJECT, {"batch-a": 30}))
     engine = local_engine(simulator)
     every, complete_only = (
         subscribe("every", EVERY_OUTCOME),
-        subscribe("readme", readme_rule_pattern()),
+        subscribe("documented", documented_rule_pattern()),
     )
     request = {"project_id": PROJECT, "batch_ids": ["batch-a"]}
     # When a batch is exported in full
@@ -188,7 +189,7 @@ def test_a_complete_export_announces_itself_to_every_rule_that_asks(
     assert report is not None
     assert report["totals"]["exported"] > 0
     assert (event["detail"]["error"], event["detail"]["cause"]) == (None, None)
-    # And the README's rule received that same event, as far as the contract goes (what the
+    # And the documented rule received that same event, as far as the contract goes (what the
     # bus stamps on each delivery is not the contract's)
     assert promised(complete_only()) == promised([event])
     # And the event was put once, by the execution's AnnounceFinished step
@@ -205,7 +206,7 @@ def test_an_incomplete_export_announces_itself_and_still_fails(
     engine = local_engine(simulator, ResultsPrefix="playment/")
     every, complete_only = (
         subscribe("every", EVERY_OUTCOME),
-        subscribe("readme", readme_rule_pattern()),
+        subscribe("documented", documented_rule_pattern()),
     )
     request = {"project_id": PROJECT, "batch_id": "batch-a", "overwrite": True}
     # When the batch is exported
@@ -226,7 +227,7 @@ def test_an_incomplete_export_announces_itself_and_still_fails(
     assert report is not None
     assert (report["totals"]["failed"], report["totals"]["exported"]) == (1, 29)
     assert "report.json" in event["detail"]["cause"]
-    # And the README's rule, for complete exports only, let it pass
+    # And the documented rule, for complete exports only, let it pass
     assert complete_only() == []
 
 
@@ -269,12 +270,12 @@ def test_an_export_whose_key_is_refused_midway_announces_auth_failed(
 def test_an_input_the_listing_refuses_is_announced_as_failed_without_a_retry(
     start_simulator, local_engine
 ) -> None:
-    # Given a stack with a rule for every finished export and the README's rule
+    # Given a stack with a rule for every finished export and the documented rule
     simulator = start_simulator()
     engine = local_engine(simulator)
     every, complete_only = (
         subscribe("every", EVERY_OUTCOME),
-        subscribe("readme", readme_rule_pattern()),
+        subscribe("documented", documented_rule_pattern()),
     )
     request = {"project_id": PROJECT, "batch_ids": ["../x"]}
     # When an execution is started with a batch ID that would escape its prefix
@@ -353,7 +354,7 @@ def test_a_report_that_keeps_failing_is_retried_then_announced_as_failed(
     engine = local_engine(simulator, template=without_report_writes(translated_template))
     every, complete_only = (
         subscribe("every", EVERY_OUTCOME),
-        subscribe("readme", readme_rule_pattern()),
+        subscribe("documented", documented_rule_pattern()),
     )
     request = {"project_id": PROJECT, "batch_id": "batch-a"}
     # When a batch is exported

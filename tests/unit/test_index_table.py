@@ -1,11 +1,11 @@
 """The Athena table over the index of exported jobs (template.yaml's IndexDatabase and
-IndexTable) against what writes the index (playment_exporter.export_index) and what the README
-tells people to run.
+IndexTable) against what writes the index (playment_exporter.export_index) and what the
+documentation (docs/dataset.md) tells people to run.
 
 `make check-template` lints and scans the table's declaration; these tests pin what no linter
 sees: that the columns are IndexLine's fields with Hive types its JSON lines parse with, that
-the table and its partition projection point where index_key writes, and that the README's
-queries name what exists and pick a job's latest line.
+the table and its partition projection point where index_key writes, and that the dataset
+page's queries name what exists and pick a job's latest line.
 """
 
 import json
@@ -23,7 +23,7 @@ from playment_local.cfn_template import CfnTemplate, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
-README_PATH = ROOT / "README.md"
+DATASET_PAGE = ROOT / "docs" / "dataset.md"
 SAMCONFIG_PATH = ROOT / "samconfig.toml"
 PARTITION_KEY = "batch_id"
 BUCKET = "results-bucket"
@@ -139,15 +139,15 @@ def evaluate_parts(expression: Any, stack_name: str) -> list[str]:
     return evaluate_name(source, stack_name).split(delimiter)
 
 
-def readme_section(title: str) -> str:
-    text = README_PATH.read_text(encoding="utf-8")
+def page_section(title: str) -> str:
+    text = DATASET_PAGE.read_text(encoding="utf-8")
     start = text.index(f"\n## {title}\n")
     end = text.find("\n## ", start + 1)
     return text[start : end if end != -1 else len(text)]
 
 
-def readme_queries() -> list[str]:
-    return re.findall(r"```sql\n(.*?)```", readme_section("Query the index with Athena"), re.S)
+def page_queries() -> list[str]:
+    return re.findall(r"```sql\n(.*?)```", page_section("Query the index with Athena"), re.S)
 
 
 def index_lines() -> list[IndexLine]:
@@ -368,7 +368,7 @@ def test_the_outputs_name_the_database_and_the_table(template: dict[str, Any]) -
     assert outputs["IndexTable"]["Value"] == {"Ref": "IndexTable"}
 
 
-# ---------------------------------------------------------------- the README's queries
+# ------------------------------------------------------------ the dataset page's queries
 
 SQL_WORDS = {"select", "from", "where", "and", "or", "in", "over", "partition", "by", "order"}
 SQL_WORDS |= {"desc", "asc", "as", "row_number"}
@@ -379,11 +379,11 @@ WINDOW = re.compile(
 )
 
 
-def test_the_readme_queries_name_the_table_and_columns_that_exist(
+def test_the_dataset_pages_queries_name_the_table_and_columns_that_exist(
     table: dict[str, Any], columns: dict[str, HiveType], database_name_expression: Any
 ) -> None:
-    # Given the README's queries, the stack name they assume (samconfig.toml's) and the table
-    queries = readme_queries()
+    # Given the dataset page's queries, the stack name they assume (samconfig.toml's) and the table
+    queries = page_queries()
     samconfig = tomllib.loads(SAMCONFIG_PATH.read_text(encoding="utf-8"))
     stack_name = samconfig["default"]["global"]["parameters"]["stack_name"]
     qualified = f"{evaluate_name(database_name_expression, stack_name).lower()}."
@@ -411,7 +411,7 @@ def test_the_readme_queries_name_the_table_and_columns_that_exist(
 
 
 def latest_lines(documents: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
-    """The README query's window, run in Python over the lines as Athena reads them:
+    """The dataset page's query's window, run in Python over the lines as Athena reads them:
     row_number() OVER (PARTITION BY ... ORDER BY ... ASC|DESC), rows numbered 1 kept."""
     window = WINDOW.search(query)
     assert window is not None, query
@@ -427,12 +427,12 @@ def latest_lines(documents: list[dict[str, Any]], query: str) -> list[dict[str, 
     ]
 
 
-def test_the_readme_latest_line_query_keeps_an_overwrites_line(
+def test_the_dataset_pages_latest_line_query_keeps_an_overwrites_line(
     columns: dict[str, HiveType],
 ) -> None:
     # Given lines from an earlier run and from an overwrite run that exported job-1 again: the
     # later run's clock is on another offset, earlier on the wall, later in time
-    (query,) = [q for q in readme_queries() if "row_number" in q]
+    (query,) = [q for q in page_queries() if "row_number" in q]
     earlier = datetime(2026, 12, 2, 10, 0, 0, 999000, tzinfo=UTC)
     later = datetime(2026, 12, 2, 6, 0, 1, tzinfo=timezone(timedelta(hours=-5)))  # 11:00:01Z
 

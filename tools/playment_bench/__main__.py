@@ -25,6 +25,7 @@ from playment_bench import (
     request_counts,
     throughput,
 )
+from playment_bench.doc_figures.bench import write_bench
 from playment_bench.measure import RUNS, AwsCallCounter
 from playment_exporter.list_pages import PAGE_SIZE, page_size_for
 
@@ -86,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         print(local_command.format_local_command(local), "\n", flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(recorded, indent=1, default=str))
+    if sections == set(SECTIONS):  # the pages show a full run's figures
+        given = sys.argv[1:] if argv is None else argv
+        command = " ".join(["python -m playment_bench", *given])
+        print(f"wrote {write_bench(json.loads(json.dumps(recorded, default=str)), command)}")
     return 0
 
 

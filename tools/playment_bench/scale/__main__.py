@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from playment_bench.doc_figures.scale import write_scale
 from playment_bench.scale import bounds, command_run
 from playment_bench.scale.engine_run import measure_suite
 from playment_bench.scale.projects import full_suite, small_suite
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     recorded["violations"] = [str(violation) for violation in violations]
     if args.json is not None:
         args.json.write_text(json.dumps(recorded, indent=1, default=str))
+    if args.suite == "full" and sections == set(SECTIONS):  # the pages show a full run's figures
+        given = sys.argv[1:] if argv is None else argv
+        command = " ".join(["python -m playment_bench.scale", *given])
+        print(f"wrote {write_scale(json.loads(json.dumps(recorded, default=str)), command)}")
     print(format_verdict(violations, checked=", ".join(sorted(sections))), flush=True)
     return 1 if violations else 0
 
