@@ -7,7 +7,7 @@ PYTHON_VERSION := $(shell cat .python-version)
 export PYENV_VERSION := $(PYTHON_VERSION)
 PYTHON ?= python$(basename $(PYTHON_VERSION))
 VENV := .venv
-TOOL_PACKAGES := $(addprefix tools/,playment_cli playment_local playment_simulator playment_operator playment_execution playment_bench)
+TOOL_PACKAGES := $(addprefix tools/,playment_cli playment_local playment_simulator playment_operator playment_execution playment_bench playment_mutation)
 BIN := $(VENV)/bin
 
 include tools/template_checks/template.mk
@@ -49,16 +49,23 @@ scale: setup  ## run the export at 100k and 1M jobs and 20k batches; fail past a
 	$(BIN)/python -m playment_bench.scale --json .scale-figures.json
 
 # mutmut names a mutant after its file's path, so it runs where the layer's packages sit at the
-# top: build/mutation/, links to the sources (it copies them into its own mutants/ there, and
-# keeps its results for the next run). Configured in pyproject.toml, [tool.mutmut].
+# top: build/mutation/, links to the sources (it copies them into its own mutants/ there). The
+# verdicts are kept in tools/playment_mutation/results/ (committed): a run starts from them and
+# checks again only the mutants of functions whose source changed (mutmut's own hashes) or whose
+# covering tests changed (results_store's), then records its verdicts there. Configured in
+# pyproject.toml, [tool.mutmut]. MUTANTS=<glob> narrows a run (e.g. "playment_exporter.ids.*").
 MUTATION_DIR := build/mutation
+MUTATION_RESULTS := tools/playment_mutation/results
 MUTATION_LINKS := pyproject.toml template.yaml README.md docs samconfig.toml tests events functions \
-	layers/exporter/playment_exporter layers/exporter/exporter_runtime
+	statemachine layers/exporter/playment_exporter layers/exporter/exporter_runtime
 
-mutation: setup  ## mutation-test the domain package and the handlers, print the score (slow)
-	mkdir -p $(MUTATION_DIR)
+mutation: setup $(SAM_VENV)/bin/activate  ## mutation-test the domain and the handlers, print the score
+	mkdir -p $(MUTATION_DIR)/mutants
 	cd $(MUTATION_DIR) && for path in $(MUTATION_LINKS); do ln -sfn ../../$$path .; done
-	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut run --max-children $$(nproc)
+	cd $(MUTATION_DIR)/mutants && ln -sfn ../../../tools tools && ln -sfn ../../../$(SAM_VENV) $(SAM_VENV)
+	$(BIN)/python -m playment_mutation.results_store restore $(MUTATION_RESULTS) $(MUTATION_DIR)/mutants tests
+	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut run --max-children $$(nproc) $(MUTANTS)
+	$(BIN)/python -m playment_mutation.results_store record $(MUTATION_RESULTS) $(MUTATION_DIR)/mutants tests
 	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut results
 	cd $(MUTATION_DIR) && ../../$(BIN)/mutmut export-cicd-stats >/dev/null
 	cd $(MUTATION_DIR) && ../../$(BIN)/python -m playment_bench.doc_figures.mutation mutants/mutmut-cicd-stats.json

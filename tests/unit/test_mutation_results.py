@@ -1,0 +1,131 @@
+"""The mutation verdicts kept in the repository: a test change sends the functions it covers
+back to be checked, and nothing else."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from playment_mutation.results_store import (
+    STATS,
+    TEST_HASHES,
+    record,
+    restore,
+)
+
+REPORT_TALLY = "playment_exporter.report.xǁTallyǁadd"
+IDS_CHECK = "playment_exporter.ids.x_check_id"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> dict[str, Path]:
+    """A mutation workspace after a complete run: two functions, each covered by its own
+    test file, every mutant judged; and its verdicts recorded in the repository."""
+    tests = tmp_path / "tests"
+    (tests / "unit").mkdir(parents=True)
+    (tests / "unit" / "test_report.py").write_text("def test_tally(): ...\n")
+    (tests / "unit" / "test_ids.py").write_text("def test_check(): ...\n")
+    mutants = tmp_path / "build" / "mutants"
+    (mutants / "playment_exporter").mkdir(parents=True)
+    verdicts = {
+        "report.py.meta": {f"{REPORT_TALLY}__mutmut_1": 1, f"{REPORT_TALLY}__mutmut_2": 0},
+        "ids.py.meta": {f"{IDS_CHECK}__mutmut_1": 1},
+    }
+    for name, exit_codes in verdicts.items():
+        meta = {
+            "exit_code_by_key": exit_codes,
+            "hash_by_function_name": {},
+            "type_check_error_by_key": {},
+            "durations_by_key": {},
+            "estimated_durations_by_key": {},
+        }
+        (mutants / "playment_exporter" / name).write_text(json.dumps(meta))
+    stats = {
+        "tests_by_mangled_function_name": {
+            REPORT_TALLY: ["tests/unit/test_report.py::test_tally"],
+            IDS_CHECK: ["tests/unit/test_ids.py::test_check[a]"],
+        }
+    }
+    (mutants / STATS).write_text(json.dumps(stats))
+    results = tmp_path / "results"
+    record(results, mutants, tests)
+    return {"tests": tests, "mutants": mutants, "results": results}
+
+
+def verdicts(mutants: Path) -> dict[str, int | None]:
+    found: dict[str, int | None] = {}
+    for meta in sorted(mutants.rglob("*.meta")):
+        found |= json.loads(meta.read_text())["exit_code_by_key"]
+    return found
+
+
+def test_a_fresh_workspace_starts_from_the_recorded_verdicts(project: dict[str, Path]) -> None:
+    # Given a new clone: no mutation workspace, only the recorded verdicts
+    fresh = project["mutants"].parent / "fresh-mutants"
+
+    # When the run restores them
+    restore(project["results"], fresh, project["tests"])
+
+    # Then every verdict and the coverage map are where mutmut reads them
+    assert verdicts(fresh) == verdicts(project["mutants"])
+    assert (fresh / STATS).read_text() == (project["mutants"] / STATS).read_text()
+    assert json.loads((project["results"] / TEST_HASHES).read_text()).keys() == {
+        "tests/unit/test_ids.py",
+        "tests/unit/test_report.py",
+    }
+
+
+def test_unchanged_tests_keep_every_verdict(project: dict[str, Path]) -> None:
+    # Given nothing changed since the recorded run
+    fresh = project["mutants"].parent / "fresh-mutants"
+
+    # When the run restores the verdicts
+    restore(project["results"], fresh, project["tests"])
+
+    # Then none is sent back to be checked
+    assert None not in verdicts(fresh).values()
+
+
+def test_a_changed_test_file_sends_back_only_the_functions_it_covers(
+    project: dict[str, Path],
+) -> None:
+    # Given the test of the report's tally edited since the recorded run
+    (project["tests"] / "unit" / "test_report.py").write_text("def test_tally(): assert 1\n")
+    fresh = project["mutants"].parent / "fresh-mutants"
+
+    # When the run restores the verdicts
+    restore(project["results"], fresh, project["tests"])
+
+    # Then the tally's mutants are to be checked again, the IDs' keep their verdict
+    assert verdicts(fresh) == {
+        f"{REPORT_TALLY}__mutmut_1": None,
+        f"{REPORT_TALLY}__mutmut_2": None,
+        f"{IDS_CHECK}__mutmut_1": 1,
+    }
+
+
+def test_a_changed_conftest_sends_back_every_function_its_tests_cover(
+    project: dict[str, Path],
+) -> None:
+    # Given a conftest.py added beside the unit tests (a new fixture can change any of them)
+    (project["tests"] / "unit" / "conftest.py").write_text("import pytest\n")
+
+    # When the run restores the verdicts into the existing workspace
+    restore(project["results"], project["mutants"], project["tests"])
+
+    # Then every function the unit tests cover is checked again
+    assert set(verdicts(project["mutants"]).values()) == {None}
+
+
+def test_a_workspace_newer_than_the_record_is_kept(project: dict[str, Path]) -> None:
+    # Given a local run that judged a mutant again after the record was made
+    meta_path = project["mutants"] / "playment_exporter" / "ids.py.meta"
+    meta = json.loads(meta_path.read_text())
+    meta["exit_code_by_key"][f"{IDS_CHECK}__mutmut_1"] = 0
+    meta_path.write_text(json.dumps(meta))
+
+    # When the next run restores the recorded verdicts
+    restore(project["results"], project["mutants"], project["tests"])
+
+    # Then the workspace's newer verdict stands
+    assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_1"] == 0
