@@ -10,7 +10,10 @@ execution ends follows the state machine's verdicts: ``ExportIncomplete``,
 
 Two things differ from AWS, for speed on one machine, and neither changes what is written:
 - Every page's jobs run on one pool of ``max_concurrency x page_workers`` threads, so no
-  thread idles while a page finishes its last jobs.
+  thread idles while a page finishes its last jobs; so pages need not be small to keep the
+  threads busy, and a chunk is cut into pages of up to ``PAGE_SIZE`` jobs (on AWS, into a
+  page per allowed child): each page costs two files (its outcome and index part), and
+  creating a file costs more CPU than a job's three requests on some machines.
 - The next listing step runs while the chunk before it is being fetched (Playment lists 100
   jobs a request, one request after the other: 2,000 jobs take 20 round trips, time in which
   nothing would be fetched). The first step lists one page of jobs, and each step lists twice
@@ -49,6 +52,7 @@ from playment_exporter.storage import MissingObject, Storage, read_all
 RUN_LOG = "run.log"
 WAIT_S = 0.2  # how long the main thread waits on the pool at a time: signals land between
 FIRST_STEP_JOBS = 100  # one page of Playment's listing: fetching starts after one request
+PAGES_PER_CHUNK = 1  # as few pages as PAGE_SIZE allows: the job pool is shared (see above)
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ class LocalDriver:
                 store,
                 records,
                 request,
-                max_concurrency=self._settings.max_concurrency,
+                max_concurrency=PAGES_PER_CHUNK,
                 started_at=started_at,
                 cursor=cursor,
                 step_jobs=step_jobs,
