@@ -44,7 +44,7 @@ def waits_before_success(monkeypatch: pytest.MonkeyPatch, retry_after: str) -> l
     settings = RetrySettings(window=120, initial_wait=0.01, max_wait=0.05)
     client = PlaymentClient("https://api.invalid", "key", retry=settings, sleep=waits.append)
     answers = [answer(429, THROTTLED, {"Retry-After": retry_after}), answer(200, JOB)]
-    monkeypatch.setattr(client._http, "urlopen", lambda *_, **__: answers.pop(0))
+    monkeypatch.setattr(client._api_pool, "urlopen", lambda *_, **__: answers.pop(0))
     assert client.get_job("p1", "j1").is_completed
     assert answers == []
     return waits
@@ -80,7 +80,7 @@ def client_answering(
     monkeypatch: pytest.MonkeyPatch, *answers: Any, asked: list[Any] | None = None
 ) -> PlaymentClient:
     """A client whose pools answer these, in order (an exception is raised instead); each
-    request's URL and keyword arguments go to ``asked``."""
+    request's URL (the API's: its path and query) and keyword arguments go to ``asked``."""
     settings = RetrySettings(window=0, initial_wait=0.01, max_wait=0.01)  # no retries
     client = PlaymentClient("https://api.invalid", "key", retry=settings, sleep=lambda _: None)
     queue = list(answers)
@@ -94,7 +94,8 @@ def client_answering(
             raise answer
         return answer
 
-    monkeypatch.setattr(client._http, "urlopen", urlopen)
+    monkeypatch.setattr(client._api_pool, "urlopen", urlopen)  # the API's host
+    monkeypatch.setattr(client._http, "urlopen", urlopen)  # the signed URLs' hosts
     return client
 
 
@@ -242,14 +243,14 @@ def test_a_relative_location_is_resolved_and_fetched_as_it_should_be(
     assert signed_kwargs.pop("headers") == {"Accept-Encoding": "gzip, deflate"}
     assert _timeouts(signed_kwargs.pop("timeout")) == (5.0, 30.0)
     assert signed_kwargs == {"redirect": False, "preload_content": False}
-    assert api_url == "https://api.invalid/attachments?url=private%3A%2F%2Fr"
+    assert api_url == "/attachments?url=private%3A%2F%2Fr"
     assert api_kwargs.pop("headers") == {
         "x-api-key": "key",
         "Accept": "application/json",
         "Accept-Encoding": "gzip, deflate",
     }
     assert _timeouts(api_kwargs.pop("timeout")) == (5.0, 30.0)
-    assert api_kwargs == {"redirect": False, "preload_content": True}
+    assert api_kwargs == {"redirect": False, "preload_content": True, "retries": False}
 
 
 def _timeouts(timeout: urllib3.Timeout) -> tuple[float | None, float | None]:

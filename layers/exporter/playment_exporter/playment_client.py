@@ -33,7 +33,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 import certifi
 from pydantic import ValidationError
 from tenacity import Retrying
-from urllib3 import BaseHTTPResponse, PoolManager, Timeout
+from urllib3 import BaseHTTPResponse, PoolManager, Timeout, connection_from_url
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -110,20 +110,33 @@ class PlaymentClient:
             "Accept-Encoding": ACCEPT_ENCODING,
         }
         self._storage_headers = {"Accept-Encoding": ACCEPT_ENCODING}  # no credentials
-        # A pool of up to pool_size kept-alive connections per host; retries are ours
-        # (retry_policy), redirects too (never followed here).
-        self._http = PoolManager(
-            num_pools=HOST_POOLS,
-            maxsize=max(pool_size, 1),
+        # Up to pool_size kept-alive connections per host; retries are ours (retry_policy),
+        # redirects too (never followed here). The API's pool is held directly, so that its
+        # requests (two of a job's three) skip the manager's parsing of the whole URL.
+        api = urlsplit(self._api_url)
+        self._api_host, self._api_path = api.netloc, api.path
+        size = max(pool_size, 1)
+        ca_certs = certifi.where()
+        self._api_pool = connection_from_url(
+            self._api_url,
+            maxsize=size,
             retries=False,
             timeout=self._timeout,
-            ca_certs=certifi.where(),
+            **({"ca_certs": ca_certs} if api.scheme == "https" else {}),
+        )
+        self._http = PoolManager(  # the signed URLs' hosts
+            num_pools=HOST_POOLS,
+            maxsize=size,
+            retries=False,
+            timeout=self._timeout,
+            ca_certs=ca_certs,
         )
 
     def __repr__(self) -> str:  # never show the key
         return f"PlaymentClient(api_url={self._api_url!r})"
 
     def close(self) -> None:
+        self._api_pool.close()
         self._http.clear()
 
     # -- the three endpoints -------------------------------------------------------------
@@ -209,11 +222,11 @@ class PlaymentClient:
         """The signed URL the attachment endpoint redirects to (302 or 307), not followed."""
         for attempt in self.retrying(deadline):
             with attempt:
-                url = _with_query(self._api_url + "/attachments", {"url": result_url})
-                response = self._api_get(url)
+                target = _with_query("/attachments", {"url": result_url})
+                response = self._api_get(target)
                 location = response.headers.get("Location")
                 if response.status in REDIRECTS and location:
-                    return urljoin(url, location)
+                    return urljoin(self._api_url + target, location)
                 _raise_for_error(response)  # no redirect: an error, whatever the status
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
@@ -262,7 +275,7 @@ class PlaymentClient:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def _api_data_once(self, path: str, params: dict[str, str] | None) -> Any:
-        response = self._api_get(_with_query(self._api_url + path, params))
+        response = self._api_get(_with_query(path, params))
         if response.status == 404:
             raise self._no_such_route(response, path)
         if response.status != 200:
@@ -296,24 +309,33 @@ class PlaymentClient:
     def _open_signed(self, signed_url: str) -> BaseHTTPResponse:
         """The signed URL's answer, its body not read yet: no key, no credentials of any
         kind (the URL carries its own authorisation), no redirect followed."""
-        return self._get(signed_url, self._storage_headers, stream=True)
-
-    def _api_get(self, url: str) -> BaseHTTPResponse:
-        """An API answer, read whole (it is small) so its connection is back in the pool."""
-        return self._get(url, self._api_headers, stream=False)
-
-    def _get(self, url: str, headers: dict[str, str], *, stream: bool) -> BaseHTTPResponse:
         try:
             return self._http.urlopen(
                 "GET",
-                url,
-                headers=headers,
+                signed_url,
+                headers=self._storage_headers,
                 redirect=False,
-                preload_content=not stream,
+                preload_content=False,
                 timeout=self._timeout,
             )
         except HTTPError as error:
-            raise ConnectionFailure(urlsplit(url).netloc, error) from None
+            raise ConnectionFailure(urlsplit(signed_url).netloc, error) from None
+
+    def _api_get(self, target: str) -> BaseHTTPResponse:
+        """The API's answer for ``target`` (a path under the base URL, with its query), read
+        whole (it is small) so that its connection is back in the pool."""
+        try:
+            return self._api_pool.urlopen(
+                "GET",
+                self._api_path + target,
+                headers=self._api_headers,
+                redirect=False,
+                preload_content=True,
+                timeout=self._timeout,
+                retries=False,
+            )
+        except HTTPError as error:
+            raise ConnectionFailure(self._api_host, error) from None
 
 
 def _parse[M: (BatchPage, JobRecord, ProjectDetails)](model: type[M], data: Any, what: str) -> M:
