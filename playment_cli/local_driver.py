@@ -8,7 +8,8 @@ s3://``): no AWS emulation, so every job costs the network's time, not an emulat
 execution ends follows the state machine's verdicts: ``ExportIncomplete``,
 ``PlaymentAuthError``, or the failed step's own error.
 
-Two things differ from AWS, for speed on one machine, and neither changes what is written:
+Two things differ from AWS, for speed on one machine; neither changes a result, an index line
+or the report:
 - Every page's jobs run on one pool of ``max_concurrency x page_workers`` threads, so no
   thread idles while a page finishes its last jobs; so pages need not be small to keep the
   threads busy, and a chunk is cut into pages of up to ``PAGE_SIZE`` jobs (on AWS, into a
@@ -57,8 +58,9 @@ PAGES_PER_CHUNK = 1  # as few pages as PAGE_SIZE allows: the job pool is shared 
 
 @dataclass(frozen=True)
 class DriverSettings:
-    """``max_concurrency``: pages at once (the Map's ``MapMaxConcurrency``, which also sizes
-    the pages); ``page_workers``: jobs at once per page (``PageWorkers``)."""
+    """``max_concurrency``: pages at once (the Map's ``MapMaxConcurrency``); ``page_workers``:
+    jobs at once per page (``PageWorkers``); their product is the size of the one job pool
+    all pages share: the requests in flight."""
 
     max_concurrency: int
     page_workers: int
