@@ -1,32 +1,41 @@
 """How the client reads answers the simulator does not give: every kind of error envelope,
 odd statuses, ``Retry-After`` as an HTTP date (the simulator only sends seconds), a dropped
-connection. The tests hand the client crafted responses in place of its session's answers.
+connection. The tests hand the client crafted urllib3 responses in place of its pools' answers.
 """
 
 import io
 import json
+import socket
+import ssl
 import time
 from email.utils import formatdate
 from typing import Any
 
 import pytest
-import requests
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from playment_exporter.errors import PlaymentApiError, PlaymentAuthError, TransientError
-from playment_exporter.playment_client import PlaymentClient
+from playment_exporter.playment_client import ConnectionFailure, PlaymentClient
 from playment_exporter.retry_policy import RetrySettings
 
 JOB = {"success": True, "data": {"job_id": "j1", "status": "completed", "result": "u"}}
 THROTTLED = {"success": False, "error": {"code": "rate_limit_exceeded", "message": "slow down"}}
 
 
-def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = json.dumps(body).encode()
-    response._content_consumed = True  # type: ignore[attr-defined]
-    response.headers.update(headers or {})
-    return response
+def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> urllib3.HTTPResponse:
+    """An API answer as the client gets it: read whole (``preload_content``)."""
+    return urllib3.HTTPResponse(
+        body=json.dumps(body).encode(), headers=headers or {}, status=status, preload_content=True
+    )
 
 
 def waits_before_success(monkeypatch: pytest.MonkeyPatch, retry_after: str) -> list[float]:
@@ -35,7 +44,7 @@ def waits_before_success(monkeypatch: pytest.MonkeyPatch, retry_after: str) -> l
     settings = RetrySettings(window=120, initial_wait=0.01, max_wait=0.05)
     client = PlaymentClient("https://api.invalid", "key", retry=settings, sleep=waits.append)
     answers = [answer(429, THROTTLED, {"Retry-After": retry_after}), answer(200, JOB)]
-    monkeypatch.setattr(client._session, "get", lambda *_, **__: answers.pop(0))
+    monkeypatch.setattr(client._api_pool, "urlopen", lambda *_, **__: answers.pop(0))
     assert client.get_job("p1", "j1").is_completed
     assert answers == []
     return waits
@@ -70,13 +79,14 @@ def test_an_unusable_or_past_retry_after_falls_back(
 def client_answering(
     monkeypatch: pytest.MonkeyPatch, *answers: Any, asked: list[Any] | None = None
 ) -> PlaymentClient:
-    """A client whose session answers these, in order (an exception is raised instead);
-    each request's URL and keyword arguments go to ``asked``."""
+    """A client whose pools answer these, in order (an exception is raised instead); each
+    request's URL (the API's: its path and query) and keyword arguments go to ``asked``."""
     settings = RetrySettings(window=0, initial_wait=0.01, max_wait=0.01)  # no retries
     client = PlaymentClient("https://api.invalid", "key", retry=settings, sleep=lambda _: None)
     queue = list(answers)
 
-    def get(url: str, **kwargs: Any) -> Any:
+    def urlopen(method: str, url: str, **kwargs: Any) -> Any:
+        assert method == "GET"
         if asked is not None:
             asked.append((url, kwargs))
         answer = queue.pop(0)
@@ -84,7 +94,8 @@ def client_answering(
             raise answer
         return answer
 
-    monkeypatch.setattr(client._session, "get", get)
+    monkeypatch.setattr(client._api_pool, "urlopen", urlopen)  # the API's host
+    monkeypatch.setattr(client._http, "urlopen", urlopen)  # the signed URLs' hosts
     return client
 
 
@@ -163,25 +174,21 @@ def test_a_dropped_connection_is_transient_and_names_the_host_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a connection reset on the way to the API
-    client = client_answering(monkeypatch, requests.ConnectionError("reset by peer"))
+    client = client_answering(monkeypatch, ProtocolError("Connection aborted.", "reset by peer"))
     # When a job is fetched / Then it is transient, naming the error type and the host only
     with pytest.raises(TransientError) as raised:
         client.get_job("p1", "j1")
     assert raised.value.code == "connection_error"
-    assert raised.value.message == "ConnectionError talking to api.invalid"
+    assert raised.value.message == "ProtocolError talking to api.invalid"
 
 
-class RawBody(io.BytesIO):
-    """urllib3's raw stream, as the client reads it."""
-
-    def read(self, amt: int | None = None, decode_content: bool | None = None) -> bytes:
-        return super().read(amt)
-
-
-def signed(status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> Any:
-    response = answer(status, {}, headers)
-    response.raw = RawBody(body)
-    return response
+def signed(
+    status: int, headers: dict[str, str] | None = None, body: bytes = b""
+) -> urllib3.HTTPResponse:
+    """A storage answer as the client gets it: its body not read yet."""
+    return urllib3.HTTPResponse(
+        body=io.BytesIO(body), headers=headers or {}, status=status, preload_content=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -223,7 +230,6 @@ def test_a_relative_location_is_resolved_and_fetched_as_it_should_be(
 ) -> None:
     # Given an attachment endpoint that redirects to a path on its own host
     redirect = answer(307, {}, {"Location": "/signed/r.json?sig=1"})
-    redirect.url = "https://api.invalid/attachments?url=private"
     body = signed(200, {"Content-Length": "2"}, b"{}")
     asked: list[Any] = []
     client = client_answering(monkeypatch, redirect, body, asked=asked)
@@ -234,14 +240,21 @@ def test_a_relative_location_is_resolved_and_fetched_as_it_should_be(
     # timeouts, without credentials, streaming, and following no further redirect
     (api_url, api_kwargs), (signed_url, signed_kwargs) = asked
     assert signed_url == "https://api.invalid/signed/r.json?sig=1"
-    assert signed_kwargs == {"stream": True, "timeout": (5.0, 30.0), "allow_redirects": False}
-    assert api_url == "https://api.invalid/attachments"
-    assert api_kwargs == {
-        "params": {"url": "private://r"},
-        "headers": {"x-api-key": "key", "Accept": "application/json"},
-        "timeout": (5.0, 30.0),
-        "allow_redirects": False,
+    assert signed_kwargs.pop("headers") == {"Accept-Encoding": "gzip, deflate"}
+    assert _timeouts(signed_kwargs.pop("timeout")) == (5.0, 30.0)
+    assert signed_kwargs == {"redirect": False, "preload_content": False}
+    assert api_url == "/attachments?url=private%3A%2F%2Fr"
+    assert api_kwargs.pop("headers") == {
+        "x-api-key": "key",
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip, deflate",
     }
+    assert _timeouts(api_kwargs.pop("timeout")) == (5.0, 30.0)
+    assert api_kwargs == {"redirect": False, "preload_content": True, "retries": False}
+
+
+def _timeouts(timeout: urllib3.Timeout) -> tuple[float | None, float | None]:
+    return timeout.connect_timeout, timeout.read_timeout  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize(
@@ -269,11 +282,93 @@ def test_a_dropped_download_is_transient_and_names_the_storage_host_only(
 ) -> None:
     # Given an attachment that redirects, and a signed URL whose connection is reset
     redirect = answer(302, {}, {"Location": "https://storage.invalid/r.json?signature=secret"})
-    client = client_answering(monkeypatch, redirect, requests.ConnectionError("reset"))
+    client = client_answering(monkeypatch, redirect, ProtocolError("Connection aborted."))
     # When the result is opened / Then it is transient, naming the host, never the signature
     with pytest.raises(TransientError) as raised, client.open_result("private://r"):
         pass
     assert (raised.value.code, raised.value.message) == (
         "connection_error",
-        "ConnectionError talking to storage.invalid",
+        "ProtocolError talking to storage.invalid",
     )
+
+
+def _caused(error: Exception, cause: BaseException) -> Exception:
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "established"),
+    [
+        (
+            NameResolutionError("api.invalid", None, socket.gaierror(-2, "not known")),  # type: ignore[arg-type]
+            "the host name does not resolve",
+            False,
+        ),
+        (
+            SSLError(ssl.SSLCertVerificationError(1, "certificate verify failed")),
+            "its TLS certificate does not verify",
+            False,
+        ),
+        (
+            SSLError(ssl.SSLError(1, "wrong version number")),
+            "the TLS handshake failed (an https:// URL to a plain-HTTP server?)",
+            False,
+        ),
+        (
+            _caused(NewConnectionError(None, "refused"), ConnectionRefusedError(111, "refused")),  # type: ignore[arg-type]
+            "the connection was refused",
+            False,
+        ),
+        (
+            NewConnectionError(None, "Failed to establish a new connection: unreachable"),  # type: ignore[arg-type]
+            "no connection could be made",
+            False,
+        ),
+        (
+            ConnectTimeoutError(None, "Connection to api.invalid timed out"),
+            "the connection timed out",
+            False,
+        ),
+        (
+            ReadTimeoutError(None, "/v1/jobs", "Read timed out."),  # type: ignore[arg-type]
+            "it did not answer in time",
+            True,
+        ),
+        (
+            ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
+            "the connection was dropped before any answer (an http:// URL to a TLS server?)",
+            True,
+        ),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else None,
+)
+def test_urllib3_errors_are_sorted_by_whether_a_connection_was_made(
+    error: HTTPError, reason: str, established: bool
+) -> None:
+    # Given a request that got no answer, for this reason as urllib3 raises it
+    # When the client sorts it
+    failure = ConnectionFailure("api.invalid", error)
+    # Then it says why in a few words, and whether a connection was made (only one that was
+    # not made fails a run's first request at once), naming the host and the error's kind only
+    assert (failure.reason, failure.established) == (reason, established)
+    assert failure.message == f"{type(error).__name__} talking to api.invalid"
+    assert failure.code == "connection_error"
+
+
+def test_the_client_keeps_no_credentials_but_the_key_for_the_api(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # Given a ~/.netrc naming the storage host, and a result whose signed URL is on it
+    (tmp_path / ".netrc").write_text("machine storage.invalid login user password secret\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    redirect = answer(302, {}, {"Location": "https://storage.invalid/r.json?sig=1"})
+    asked: list[Any] = []
+    client = client_answering(monkeypatch, redirect, signed(200, {}, b"{}"), asked=asked)
+    # When the result is opened and read
+    with client.open_result("private://r") as opened:
+        opened.read()
+    # Then the signed URL was fetched with no header but the encodings it accepts: no key,
+    # no Authorization from ~/.netrc or anywhere
+    (_, _), (_, signed_kwargs) = asked
+    assert signed_kwargs["headers"] == {"Accept-Encoding": "gzip, deflate"}

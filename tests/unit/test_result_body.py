@@ -6,17 +6,16 @@ import io
 import json
 
 import pytest
-import requests
 import urllib3
-from requests.structures import CaseInsensitiveDict
+from urllib3 import HTTPHeaderDict
 
 from playment_exporter.errors import RejectedBody, TransientError
 from playment_exporter.result_body import WHOLE_PARSE_LIMIT, VerifiedBody
 
 
 class FakeResponse:
-    """What VerifiedBody reads from a ``requests`` response: headers (case-insensitive, as
-    requests has them) and the raw stream."""
+    """What VerifiedBody reads from a urllib3 response: headers (case-insensitive, as urllib3
+    has them), reads, and the two calls that end it."""
 
     def __init__(
         self,
@@ -26,14 +25,16 @@ class FakeResponse:
         most: int | None = None,
         then: Exception | None = None,
     ) -> None:
-        self.headers = CaseInsensitiveDict(
-            {} if length is None else {"Content-Length": str(length)}
-        )
-        self.raw = _Raw(body, most=most, then=then)
+        self.headers = HTTPHeaderDict({} if length is None else {"Content-Length": str(length)})
+        self.read = _Raw(body, most=most, then=then).read
         self.closed = False
+        self.released = False
 
     def close(self) -> None:
         self.closed = True
+
+    def release_conn(self) -> None:
+        self.released = True
 
 
 class _Raw:
@@ -55,19 +56,16 @@ class _Raw:
         return chunk
 
 
-def gzip_response(document: bytes) -> requests.Response:
-    """A gzip-encoded answer as requests hands it over: its urllib3 stream was opened with
-    ``decode_content=False``, so it decodes only when a read asks it to."""
+def gzip_response(document: bytes, *, cut: int = 0) -> urllib3.HTTPResponse:
+    """A gzip-encoded answer as the client opens it (``preload_content=False``), its
+    Content-Length counting the encoded bytes; ``cut`` bytes short of it if asked."""
     encoded = gzip.compress(document)
-    raw = urllib3.HTTPResponse(
-        body=io.BytesIO(encoded),
+    return urllib3.HTTPResponse(
+        body=io.BytesIO(encoded[: len(encoded) - cut]),
         headers={"Content-Encoding": "gzip", "Content-Length": str(len(encoded))},
         status=200,
         preload_content=False,
-        decode_content=False,
     )
-    request = requests.Request("GET", "https://storage.example/result.json").prepare()
-    return requests.adapters.HTTPAdapter().build_response(request, raw)
 
 
 def read_whole(body: bytes, **options: bool) -> tuple[bytes, VerifiedBody]:
@@ -163,7 +161,7 @@ def test_a_body_longer_than_its_length_is_rejected() -> None:
     "error",
     [
         urllib3.exceptions.ProtocolError("Connection broken"),
-        requests.exceptions.ChunkedEncodingError("Connection broken"),
+        urllib3.exceptions.ReadTimeoutError(None, "/r.json", "Read timed out."),  # type: ignore[arg-type]
         ConnectionResetError(104, "Connection reset by peer"),
     ],
     ids=lambda error: type(error).__name__,
@@ -243,6 +241,28 @@ def test_a_gzip_body_is_checked_decoded_and_hints_no_size() -> None:
     assert data == document
     assert verified.bytes_read == len(document)
     assert verified.expected_length is None
+
+
+def test_a_gzip_body_cut_short_is_transient() -> None:
+    # Given a gzip-encoded result that breaks off 10 bytes short of its encoded length
+    document = json.dumps({"labels": ["car"] * 200}).encode()
+    verified = VerifiedBody(gzip_response(document, cut=10))
+    # When it is streamed / Then the cut is transient (urllib3 holds it to its encoded length)
+    with pytest.raises(TransientError) as cut:
+        drain(verified, 64)
+    assert cut.value.code == "body_interrupted"
+
+
+@pytest.mark.parametrize("read_to_end", [True, False], ids=["read", "unread"])
+def test_closing_gives_the_connection_back_and_closes_it_if_unread(read_to_end: bool) -> None:
+    # Given a body read to its end, or left unread
+    response = FakeResponse(b"{}", 2)
+    verified = VerifiedBody(response)  # type: ignore[arg-type]
+    if read_to_end:
+        verified.read()
+    # When it is closed / Then the response is closed and its connection given back
+    verified.close()
+    assert (response.closed, response.released) == (True, True)
 
 
 def test_an_unencoded_body_hints_its_content_length() -> None:

@@ -1,12 +1,29 @@
 """The export on this machine, driven directly: the domain's steps in the state machine's order.
 
-List a chunk (``list_export_pages``), export its pages with a bounded pool of page workers
-(``export_and_record_page``, as FetchResult does), the next chunk, until the listing is done;
-then the report in steps (``write_report``), which records the batch history. The same
-functions, records and layout as on AWS, on whatever ``Storage`` it is given (the output
-folder, or a bucket with ``--out s3://``): no AWS emulation, so every job costs the network's
-time, not an emulator's. How the execution ends follows the state machine's verdicts:
-``ExportIncomplete``, ``PlaymentAuthError``, or the failed step's own error.
+List a chunk (``list_export_pages``), export its pages (``export_and_record_page``, as
+FetchResult does), the next chunk, until the listing is done; then the report in steps
+(``write_report``), which records the batch history. The same functions, records and layout
+as on AWS, on whatever ``Storage`` it is given (the output folder, or a bucket with ``--out
+s3://``): no AWS emulation, so every job costs the network's time, not an emulator's. How the
+execution ends follows the state machine's verdicts: ``ExportIncomplete``,
+``PlaymentAuthError``, or the failed step's own error.
+
+Two things differ from AWS, for speed on one machine; neither changes a result, an index line
+or the report:
+- Every page's jobs run on one pool of ``max_concurrency x page_workers`` threads, so no
+  thread idles while a page finishes its last jobs; so pages need not be small to keep the
+  threads busy, and a chunk is cut into pages of up to ``PAGE_SIZE`` jobs (on AWS, into a
+  page per allowed child): each page costs two files (its outcome and index part), and
+  creating a file costs more CPU than a job's three requests on some machines.
+- The next listing step runs while the chunk before it is being fetched (Playment lists 100
+  jobs a request, one request after the other: 2,000 jobs take 20 round trips, time in which
+  nothing would be fetched). The first step lists one page of jobs, and each step lists twice
+  as many as the one before, up to ``step_jobs``, so that fetching starts at once and the
+  listing stays ahead. A step settles its jobs against what is stored; the state machine runs
+  it after the chunk before is fetched. So the two orders agree unless a job of the new chunk
+  is also in the chunk being fetched (Playment listed it twice): then the step is run again,
+  from the same cursor, once that chunk is done, as the state machine would have run it (a
+  listing step is safe to run again: on AWS it is retried when it crashes).
 """
 
 import json
@@ -16,6 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from playment_execution import ExecutionResult
@@ -26,7 +44,7 @@ from playment_exporter.errors import PlaymentAuthError
 from playment_exporter.export_options import ExportOptions
 from playment_exporter.export_page import export_and_record_page
 from playment_exporter.export_request import ExportRequest
-from playment_exporter.list_pages import ListingCursor
+from playment_exporter.list_pages import ListingCursor, ListingSummary
 from playment_exporter.outcomes import JobPage, PageOutcome
 from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.report import ReportProgress, ReportSummary, write_report
@@ -36,12 +54,15 @@ from playment_exporter.storage import MissingObject, Storage, read_all
 
 RUN_LOG = "run.log"
 WAIT_S = 0.2  # how long the main thread waits on the pool at a time: signals land between
+FIRST_STEP_JOBS = 100  # one page of Playment's listing: fetching starts after one request
+PAGES_PER_CHUNK = 1  # as few pages as PAGE_SIZE allows: the job pool is shared (see above)
 
 
 @dataclass(frozen=True)
 class DriverSettings:
-    """``max_concurrency``: pages at once (the Map's ``MapMaxConcurrency``, which also sizes
-    the pages); ``page_workers``: jobs at once per page (``PageWorkers``)."""
+    """``max_concurrency``: pages at once (the Map's ``MapMaxConcurrency``); ``page_workers``:
+    jobs at once per page (``PageWorkers``); their product is the size of the one job pool
+    all pages share: the requests in flight."""
 
     max_concurrency: int
     page_workers: int
@@ -120,71 +141,97 @@ class LocalDriver:
         history: BatchHistory,
         started_at: datetime,
     ) -> dict[str, Any]:
-        """Every listing step, each followed by its chunk's pages; the last step's summary."""
-        cursor: ListingCursor | None = None
-        # Not a with-block: a stop (Ctrl-C) must not wait for the pages under way.
-        pages = ThreadPoolExecutor(
-            max_workers=self._settings.max_concurrency, thread_name_prefix="page"
+        """Every listing step, each overlapping the fetch of the chunk before it; the last
+        step's summary, once every chunk is fetched."""
+        settings = self._settings
+        # Not with-blocks: a stop (Ctrl-C) must not wait for the pages under way.
+        pages = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="page")
+        jobs = ThreadPoolExecutor(
+            settings.max_concurrency * settings.page_workers, thread_name_prefix="export"
         )
+        fetching = _Chunk([], [])  # the chunk whose pages are under way
+        cursor: ListingCursor | None = None
+        step_jobs = min(FIRST_STEP_JOBS, settings.step_jobs)
         try:
             while True:
-                try:
-                    summary = list_pages.list_export_pages(
-                        self._client,
-                        store,
-                        records,
-                        request,
-                        list_pages.ListingOptions(
-                            max_concurrency=self._settings.max_concurrency,
-                            started_at=started_at,
-                            step_jobs=self._settings.step_jobs,
-                            history=history,
-                        ),
-                        cursor=cursor,
-                    )
-                except Exception as error:
-                    self._check_stop()
-                    raise StepFailed(error) from error
+                options = list_pages.ListingOptions(
+                    max_concurrency=PAGES_PER_CHUNK,
+                    started_at=started_at,
+                    step_jobs=step_jobs,
+                    history=history,
+                )
+                list_step = partial(
+                    self._list_step, request, records, store, options, cursor, fetching
+                )
+                summary, manifest = list_step()
+                if fetching.shares_jobs_with(manifest):
+                    self._finish(fetching)  # then the step as the state machine runs it
+                    summary, manifest = list_step()
                 self._log("listing step done", summary.model_dump(exclude={"cursor"}))
                 self._add_pages(summary.pages)
-                manifest = records.read_manifest(summary.chunk)
-                self._fetch(pages, store, records, request, manifest)
+                started = _Chunk(
+                    manifest,
+                    [
+                        pages.submit(self._page, store, records, request, page, jobs)
+                        for page in manifest
+                    ],
+                )
+                self._finish(fetching)
+                fetching = started
                 if summary.cursor is None:
+                    self._finish(fetching)
                     return summary.model_dump()
                 cursor = summary.cursor
+                step_jobs = min(2 * step_jobs, settings.step_jobs)
         except BaseException:
             pages.shutdown(wait=False, cancel_futures=True)
+            jobs.shutdown(wait=False, cancel_futures=True)
             raise
         finally:
             pages.shutdown(wait=False)
+            jobs.shutdown(wait=False)
 
-    def _fetch(
+    def _list_step(
         self,
-        pages: ThreadPoolExecutor,
+        request: ExportRequest,
+        records: RunRecords,
+        store: ResultStore,
+        options: list_pages.ListingOptions,
+        cursor: ListingCursor | None,
+        fetching: "_Chunk",
+    ) -> tuple[ListingSummary, list[JobPage]]:
+        """One listing step and its manifest. A step that raises fails the run once the chunk
+        being fetched is done, as on AWS, where the step comes after that chunk's Map."""
+        try:
+            summary = list_pages.list_export_pages(
+                self._client,
+                store,
+                records,
+                request,
+                options,
+                cursor=cursor,
+            )
+            return summary, records.read_manifest(summary.chunk)
+        except Exception as error:
+            self._check_stop()
+            self._finish(fetching)
+            raise StepFailed(error) from error
+
+    def _finish(self, chunk: "_Chunk") -> None:
+        """Wait for the chunk's pages, checking for a stop between waits. A page whose call
+        raises leaves no outcome: the report counts its jobs as failed, as on AWS."""
+        running = set(chunk.pages)
+        while running:
+            _, running = wait(running, timeout=WAIT_S, return_when=FIRST_COMPLETED)
+            self._check_stop()
+
+    def _page(
+        self,
         store: ResultStore,
         records: RunRecords,
         request: ExportRequest,
-        manifest: list[JobPage],
-    ) -> None:
-        """The chunk's pages, ``max_concurrency`` at a time (the Map's children). A page whose
-        call raises leaves no outcome: the report counts its jobs as failed, as on AWS."""
-        running: set[Future[PageOutcome]] = set()
-        for page in manifest:
-            if len(running) >= self._settings.max_concurrency:
-                running = self._wait_some(running)
-            running.add(pages.submit(self._page, store, records, request, page))
-        while running:
-            running = self._wait_some(running)
-
-    def _wait_some(self, running: set["Future[PageOutcome]"]) -> set["Future[PageOutcome]"]:
-        while True:
-            done, rest = wait(running, timeout=WAIT_S, return_when=FIRST_COMPLETED)
-            self._check_stop()
-            if done:
-                return rest
-
-    def _page(
-        self, store: ResultStore, records: RunRecords, request: ExportRequest, page: JobPage
+        page: JobPage,
+        jobs: ThreadPoolExecutor,
     ) -> PageOutcome:
         outcome = export_and_record_page(
             self._client,
@@ -196,6 +243,7 @@ class LocalDriver:
                 include_referenced=request.include_referenced,
                 workers=self._settings.page_workers,
             ),
+            pool=jobs,
         )
         counts = outcome.counts()
         with self._lock:
@@ -241,6 +289,19 @@ class LocalDriver:
     def _tell(self) -> None:
         if self._on_progress is not None:
             self._on_progress(self.progress)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """A chunk's manifest and its pages' calls under way."""
+
+    manifest: list[JobPage]
+    pages: list["Future[PageOutcome]"]
+
+    def shares_jobs_with(self, manifest: list[JobPage]) -> bool:
+        """Whether a job of ``manifest`` is among this chunk's (Playment listed it twice)."""
+        mine = {(page.batch_id, job_id) for page in self.manifest for job_id in page.job_ids}
+        return any((page.batch_id, job_id) in mine for page in manifest for job_id in page.job_ids)
 
 
 def _ended(

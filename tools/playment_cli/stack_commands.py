@@ -2,13 +2,16 @@
 
 Both find the stack's outputs with CloudFormation and use the caller's AWS credentials (the
 default chain: environment, ``AWS_PROFILE``, SSO, instance role). The AWS side lives in
-``playment_operator.deployed_stack``; this module sets up the arguments and prints.
+``playment_operator.deployed_stack``; this module sets up the arguments and prints. It is
+imported when one of the two runs, not before: it brings boto3, which ``run`` does not need,
+and every command's start-up would pay for it.
 """
 
 import argparse
 import sys
 import time
 from datetime import UTC, timedelta
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -29,12 +32,9 @@ from playment_cli.help_format import HelpFormatter
 from playment_cli.interrupts import exit_status_of, signal_name
 from playment_cli.progress import export_progress
 from playment_execution import ExecutionResult
-from playment_operator.deployed_stack import (
-    DeployedStack,
-    ExecutionSummary,
-    ExportProgress,
-    StackError,
-)
+
+if TYPE_CHECKING:
+    from playment_operator.deployed_stack import DeployedStack, ExecutionSummary, ExportProgress
 
 MAX_LIMIT = 1000  # ListExecutions' own maximum page size
 _TOTAL_COLUMNS = ("jobs", "exported", "skipped", "failed")
@@ -129,6 +129,8 @@ def _add_stack_arguments(parser: argparse.ArgumentParser) -> None:
 def _status(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= MAX_LIMIT:
         raise UsageError(f"--limit: must be between 1 and {MAX_LIMIT}")
+    from playment_operator.deployed_stack import DeployedStack, StackError
+
     try:
         stack = DeployedStack.connect(args.stack_name, args.region)
         executions = stack.executions(args.limit)
@@ -147,7 +149,7 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _status_table(stack: DeployedStack, executions: list[ExecutionSummary]) -> Table:
+def _status_table(stack: "DeployedStack", executions: "list[ExecutionSummary]") -> Table:
     table = Table(
         title=f"Exports of stack {stack.stack_name} ({stack.region}), newest first",
         caption=f"times in UTC; reports: s3://{stack.results_bucket}/_exports/<execution>/",
@@ -195,6 +197,8 @@ def _duration(elapsed: timedelta) -> str:
 
 def _start(args: argparse.Namespace) -> int:
     request = request_from_args(args)
+    from playment_operator.deployed_stack import DeployedStack, StackError
+
     try:
         stack = DeployedStack.connect(args.stack_name, args.region)
         name = stack.start(execution_input(request))
@@ -225,11 +229,11 @@ def _start(args: argparse.Namespace) -> int:
     return EXIT_USAGE if result.error == "InvalidInput" else EXIT_INCOMPLETE
 
 
-def _follow(stack: DeployedStack, name: str) -> ExecutionResult:
+def _follow(stack: "DeployedStack", name: str) -> ExecutionResult:
     """Wait for the execution, showing its progress on stderr (``progress``)."""
     with export_progress() as update:
 
-        def show(progress: ExportProgress) -> None:
+        def show(progress: "ExportProgress") -> None:
             # Until the last chunk is listed the totals are so far, and the bar's total grows.
             listed = f"{progress.jobs_to_fetch} jobs to fetch" if progress.jobs_to_fetch else ""
             if not progress.listing_finished:
@@ -241,7 +245,7 @@ def _follow(stack: DeployedStack, name: str) -> ExecutionResult:
         return stack.follow(name, show)
 
 
-def _print_summary(stack: DeployedStack, result: ExecutionResult, elapsed: float) -> None:
+def _print_summary(stack: "DeployedStack", result: ExecutionResult, elapsed: float) -> None:
     report_note = "" if result.report is not None else " (not written)"
     report = f"s3://{stack.results_bucket}/{stack.report_key(result.name)}"
     places = [

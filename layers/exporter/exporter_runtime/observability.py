@@ -1,6 +1,6 @@
 """The one Logger, Metrics and Tracer of every handler; configured by POWERTOOLS_* variables.
 
-The tracer patches boto3 only: patching ``requests`` would record full URLs, and a signed
+The tracer patches boto3 only: patching the HTTP libraries would record full URLs, and a signed
 URL's query string is a credential. Handlers never capture responses (they hold job lists).
 """
 

@@ -7,7 +7,8 @@ and the jobs not yet done are failed as ``auth_failed`` without a request.
 
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from playment_exporter.errors import (
@@ -34,11 +35,15 @@ def export_page(
     store: ResultStore,
     page: JobPage,
     options: ExportOptions = DEFAULT_OPTIONS,
+    *,
+    pool: Executor | None = None,
 ) -> PageOutcome:
     """Export every job of ``page`` and say what became of each, in the page's order.
 
     ``options.deadline`` bounds retries so the call ends in time; a job not started before it
-    is failed with ``deadline_exceeded`` rather than left unaccounted for.
+    is failed with ``deadline_exceeded`` rather than left unaccounted for. The jobs run on a
+    pool of ``options.workers`` threads of the page's own, or on ``pool`` when given (one pool
+    shared by pages at once: no thread idles at a page's end).
     """
     validate_id("project_id", page.project_id)
     validate_id("batch_id", page.batch_id)
@@ -58,13 +63,21 @@ def export_page(
             stop.set()
             return JobOutcome.failed(job_id, AUTH_FAILED, str(error))
 
-    workers = max(options.workers, 1)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export") as pool:
-        futures: list[Future[JobOutcome]] = [pool.submit(run, job_id) for job_id in page.job_ids]
-        outcomes = [future.result() for future in futures]
+    if pool is None:
+        with ThreadPoolExecutor(max(options.workers, 1), thread_name_prefix="export") as own:
+            outcomes = _outcomes(own, run, page.job_ids)
+    else:
+        outcomes = _outcomes(pool, run, page.job_ids)
     return PageOutcome(
         project_id=page.project_id, batch_id=page.batch_id, page=page.page, outcomes=outcomes
     )
+
+
+def _outcomes(
+    pool: Executor, run: Callable[[str], JobOutcome], job_ids: list[str]
+) -> list[JobOutcome]:
+    futures: list[Future[JobOutcome]] = [pool.submit(run, job_id) for job_id in job_ids]
+    return [future.result() for future in futures]
 
 
 def export_and_record_page(
@@ -73,11 +86,13 @@ def export_and_record_page(
     records: RunRecords,
     page: JobPage,
     options: ExportOptions = DEFAULT_OPTIONS,
+    *,
+    pool: Executor | None = None,
 ) -> PageOutcome:
     """One manifest page, as FetchResult and the local command both do it: export its jobs,
     write its index part, then its outcome (a page with an outcome always has its index part,
     so the report never counts a job the index lacks)."""
-    outcome = export_page(client, store, page, options)
+    outcome = export_page(client, store, page, options, pool=pool)
     lines = index_lines(
         outcome, store.result_key, execution=records.execution, exported_at=datetime.now(UTC)
     )

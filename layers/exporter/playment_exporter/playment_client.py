@@ -2,8 +2,13 @@
 
 Rules that matter here and are easy to get wrong:
 - The API key goes to the API host only. The attachment endpoint redirects to a signed URL on
-  another host; ``requests`` would carry a custom ``x-api-key`` header across that redirect, so
-  redirects are followed by hand and the signed URL is fetched with no credentials.
+  another host; an HTTP library following redirects would carry a custom ``x-api-key`` header
+  across, so redirects are followed by hand and the signed URL is fetched with no credentials.
+- urllib3 directly, not ``requests``: per request, requests' session machinery (preparing,
+  hooks, cookies, merging environment settings, looking for ``~/.netrc`` and proxies) cost
+  more CPU than the request itself, under one GIL. urllib3 reads no environment, no
+  ``~/.netrc`` and no proxy settings: a request carries what this module gives it, no more.
+  Certificates are checked against certifi's bundle, as requests did.
 - The HTTP status alone does not say whether to retry: Playment reports server-side trouble as
   400s with codes like ``FS_0000``. ``_raise_for_error`` sorts every failure into transient
   (retried by ``retry_policy``), auth (stop everything) or permanent.
@@ -16,19 +21,27 @@ Rules that matter here and are easy to get wrong:
   project's details to tell the two apart, and names the ID.
 """
 
+import json
 import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
-import requests
+import certifi
 from pydantic import ValidationError
-from requests.adapters import HTTPAdapter
 from tenacity import Retrying
-from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib3 import BaseHTTPResponse, PoolManager, Timeout, connection_from_url
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.util.retry import Retry
 
 from playment_exporter.api_models import ApiError, BatchPage, JobRecord, ProjectDetails
@@ -48,6 +61,9 @@ RETRY_STATUSES = frozenset({408, 429, 443, 444, 500, 502, 503, 504})
 SERVER_SIDE_CODES = frozenset({"FS_0000", "FS_0008", "api_error"})
 AUTH_CODES = frozenset({"auth-failure", "unauthorized", "unauthorized_request"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# What requests asked for: a body stored compressed is decoded as it is read (result_body).
+ACCEPT_ENCODING = "gzip, deflate"
+HOST_POOLS = 4  # hosts whose connections are kept: the API's and the storage's
 _RETRY_AFTER = Retry()  # only for its Retry-After parser (seconds or an HTTP date)
 # A connection made and then dropped on a run's first request (a reset, a close before any
 # answer) is retried this long before the base URL is called unreachable: an http:// URL to a
@@ -60,13 +76,14 @@ class ConnectionFailure(TransientError):
     """No answer came: retried, except on a run's first request when the connection could not
     even be made (``established`` is False: refused, unresolved, TLS failed, timed out)."""
 
-    def __init__(self, host: str, error: requests.RequestException) -> None:
+    def __init__(self, host: str, error: HTTPError) -> None:
         super().__init__("connection_error", f"{type(error).__name__} talking to {host}")
         self.reason, self.established = _why_unanswered(error)
 
 
 class PlaymentClient:
-    """One per container: a pooled session, timeouts on every call, the policy on every failure."""
+    """One per container: pooled connections, timeouts on every call, the policy on every
+    failure."""
 
     def __init__(
         self,
@@ -82,25 +99,45 @@ class PlaymentClient:
         if not api_key:
             raise PlaymentAuthError("the Playment API key is empty: put the key into the secret")
         self._api_url = api_url.rstrip("/")
-        self._api_key = api_key
         self._known_projects: set[str] = set()  # whose details answered: batch misses are batches
         self._answered: dict[str, ProjectDetails] = {}  # details given, not yet asked for again
-        self._timeout = (connect_timeout, read_timeout)
+        self._timeout = Timeout(connect=connect_timeout, read=read_timeout)
         self._retry = retry or RetrySettings()
         self._sleep = sleep
-        self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        # No credentials from ~/.netrc: the key goes to the API host only, the signed URL gets
-        # none; and requests would otherwise look for that file on every request.
-        self._session.auth = _no_credentials
+        self._api_headers = {
+            "x-api-key": api_key,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        self._storage_headers = {"Accept-Encoding": ACCEPT_ENCODING}  # no credentials
+        # Up to pool_size kept-alive connections per host; retries are ours (retry_policy),
+        # redirects too (never followed here). The API's pool is held directly, so that its
+        # requests (two of a job's three) skip the manager's parsing of the whole URL.
+        api = urlsplit(self._api_url)
+        self._api_host, self._api_path = api.netloc, api.path
+        size = max(pool_size, 1)
+        ca_certs = certifi.where()
+        self._api_pool = connection_from_url(
+            self._api_url,
+            maxsize=size,
+            retries=False,
+            timeout=self._timeout,
+            **({"ca_certs": ca_certs} if api.scheme == "https" else {}),
+        )
+        self._http = PoolManager(  # the signed URLs' hosts
+            num_pools=HOST_POOLS,
+            maxsize=size,
+            retries=False,
+            timeout=self._timeout,
+            ca_certs=ca_certs,
+        )
 
     def __repr__(self) -> str:  # never show the key
         return f"PlaymentClient(api_url={self._api_url!r})"
 
     def close(self) -> None:
-        self._session.close()
+        self._api_pool.close()
+        self._http.clear()
 
     # -- the three endpoints -------------------------------------------------------------
 
@@ -185,14 +222,12 @@ class PlaymentClient:
         """The signed URL the attachment endpoint redirects to (302 or 307), not followed."""
         for attempt in self.retrying(deadline):
             with attempt:
-                response = self._send(
-                    self._api_url + "/attachments", {"url": result_url}, with_key=True
-                )
-                with response:
-                    location = response.headers.get("Location")
-                    if response.status_code in REDIRECTS and location:
-                        return urljoin(response.url, location)
-                    _raise_for_error(response)  # no redirect: an error, whatever the status
+                target = _with_query("/attachments", {"url": result_url})
+                response = self._api_get(target)
+                location = response.headers.get("Location")
+                if response.status in REDIRECTS and location:
+                    return urljoin(self._api_url + target, location)
+                _raise_for_error(response)  # no redirect: an error, whatever the status
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     @contextmanager
@@ -211,17 +246,17 @@ class PlaymentClient:
         raise ``TransientError`` for the caller to retry the whole transfer, within its budget.
         """
         response = self._open_signed(self.resolve_attachment(result_url, deadline=deadline))
-        if response.status_code == 403:
-            response.close()
+        if response.status == 403:
+            _discard(response)
             response = self._open_signed(self.resolve_attachment(result_url, deadline=deadline))
-            if response.status_code == 403:
-                response.close()
+            if response.status == 403:
+                _discard(response)
                 raise TransientError(
                     "signed_url_forbidden", "a freshly signed URL was refused too (403)"
                 )
-        if response.status_code != 200:
-            with response:
-                _raise_for_storage_error(response)
+        if response.status != 200:
+            _discard(response)
+            _raise_for_storage_error(response)
         with VerifiedBody(response, expect_json=expect_json, collect_urls=collect_urls) as body:
             yield body
 
@@ -240,18 +275,17 @@ class PlaymentClient:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def _api_data_once(self, path: str, params: dict[str, str] | None) -> Any:
-        response = self._send(self._api_url + path, params, with_key=True)
-        with response:
-            if response.status_code == 404:
-                raise self._no_such_route(response, path)
-            if response.status_code != 200:
-                _raise_for_error(response)
-            body = _json_or_none(response)
-            if not isinstance(body, dict) or body.get("success") is False:
-                _raise_for_error(response)
-            return body.get("data")
+        response = self._api_get(_with_query(path, params))
+        if response.status == 404:
+            raise self._no_such_route(response, path)
+        if response.status != 200:
+            _raise_for_error(response)
+        body = _json_or_none(response)
+        if not isinstance(body, dict) or body.get("success") is False:
+            _raise_for_error(response)
+        return body.get("data")
 
-    def _no_such_route(self, response: requests.Response, path: str) -> PlaymentApiError:
+    def _no_such_route(self, response: BaseHTTPResponse, path: str) -> PlaymentApiError:
         """A 404: Playment reports its errors as 400s, so this is a URL the API does not
         serve; most often a base URL without its version (``/v1``)."""
         error = ApiError()
@@ -272,25 +306,36 @@ class PlaymentClient:
                 if error.code == PROJECT_NOT_FOUND:
                     raise
 
-    def _open_signed(self, signed_url: str) -> requests.Response:
-        # No key, no session auth: the signed URL carries its own authorisation.
+    def _open_signed(self, signed_url: str) -> BaseHTTPResponse:
+        """The signed URL's answer, its body not read yet: no key, no credentials of any
+        kind (the URL carries its own authorisation), no redirect followed."""
         try:
-            return self._session.get(
-                signed_url, stream=True, timeout=self._timeout, allow_redirects=False
+            return self._http.urlopen(
+                "GET",
+                signed_url,
+                headers=self._storage_headers,
+                redirect=False,
+                preload_content=False,
+                timeout=self._timeout,
             )
-        except requests.RequestException as error:
+        except HTTPError as error:
             raise ConnectionFailure(urlsplit(signed_url).netloc, error) from None
 
-    def _send(
-        self, url: str, params: dict[str, str] | None, *, with_key: bool
-    ) -> requests.Response:
-        headers = {"x-api-key": self._api_key, "Accept": "application/json"} if with_key else {}
+    def _api_get(self, target: str) -> BaseHTTPResponse:
+        """The API's answer for ``target`` (a path under the base URL, with its query), read
+        whole (it is small) so that its connection is back in the pool."""
         try:
-            return self._session.get(
-                url, params=params, headers=headers, timeout=self._timeout, allow_redirects=False
+            return self._api_pool.urlopen(
+                "GET",
+                self._api_path + target,
+                headers=self._api_headers,
+                redirect=False,
+                preload_content=True,
+                timeout=self._timeout,
+                retries=False,
             )
-        except requests.RequestException as error:
-            raise ConnectionFailure(urlsplit(url).netloc, error) from None
+        except HTTPError as error:
+            raise ConnectionFailure(self._api_host, error) from None
 
 
 def _parse[M: (BatchPage, JobRecord, ProjectDetails)](model: type[M], data: Any, what: str) -> M:
@@ -302,14 +347,26 @@ def _parse[M: (BatchPage, JobRecord, ProjectDetails)](model: type[M], data: Any,
         ) from None
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def _with_query(url: str, params: dict[str, str] | None) -> str:
+    """``url`` with ``params`` as its query, encoded as a form (the API's URLs have none)."""
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _json_or_none(response: BaseHTTPResponse) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(response.data)
+    except ValueError:  # not JSON, or not text
         return None
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _discard(response: BaseHTTPResponse) -> None:
+    """Give up on an answer whose body is not wanted: its connection is closed (the unread
+    body would otherwise be read as the next answer) and its place in the pool freed."""
+    response.close()
+    response.release_conn()
+
+
+def _retry_after(response: BaseHTTPResponse) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None
@@ -327,13 +384,13 @@ def repeated_token(batch_id: str, token: str) -> PlaymentApiError:
     )
 
 
-def _raise_for_error(response: requests.Response) -> NoReturn:
+def _raise_for_error(response: BaseHTTPResponse) -> NoReturn:
     """Raise the exception this API failure calls for: auth, transient or permanent."""
     body = _json_or_none(response)
     error = ApiError()
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error = ApiError.model_validate(body["error"])
-    status = response.status_code
+    status = response.status
     if status == 401 or error.code in AUTH_CODES:
         answer = f"HTTP {status}, {error.code}"
         raise PlaymentAuthError(
@@ -351,18 +408,13 @@ def _raise_for_error(response: requests.Response) -> NoReturn:
     raise PlaymentApiError(error.code, error.message or f"HTTP {status}", status)
 
 
-def _raise_for_storage_error(response: requests.Response) -> NoReturn:
-    status = response.status_code
+def _raise_for_storage_error(response: BaseHTTPResponse) -> NoReturn:
+    status = response.status
     if status in RETRY_STATUSES:
         raise TransientError(f"storage_http_{status}", f"HTTP {status}", _retry_after(response))
     raise PlaymentApiError(
         f"storage_http_{status}", f"the signed URL answered HTTP {status}", status
     )
-
-
-def _no_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """An auth that adds nothing: set on the session, it keeps ``.netrc``'s out."""
-    return request
 
 
 def _says_not_found(error: PlaymentApiError) -> bool:
@@ -381,31 +433,32 @@ def _project_error(error: PlaymentApiError, project_id: str) -> PlaymentApiError
     )
 
 
-def _why_unanswered(error: requests.RequestException) -> tuple[str, bool]:
+def _why_unanswered(error: HTTPError) -> tuple[str, bool]:
     """Why a request got no answer, in a few words, and whether a connection was made at all.
     Only the kinds of the errors in its chain are used: their text may hold a URL, and a
-    signed URL's query is a credential."""
+    signed URL's query is a credential. (urllib3 makes ``NewConnectionError`` a kind of
+    ``ConnectTimeoutError``: a refusal is not a timeout, so the refusals are sorted first.)"""
     kinds = tuple(type(each) for each in _error_chain(error))
     if any(issubclass(kind, NameResolutionError) for kind in kinds):
         return "the host name does not resolve", False
     if any(issubclass(kind, ssl.SSLCertVerificationError) for kind in kinds):
         return "its TLS certificate does not verify", False
-    if isinstance(error, requests.exceptions.SSLError):
+    if any(issubclass(kind, SSLError | ssl.SSLError) for kind in kinds):
         return "the TLS handshake failed (an https:// URL to a plain-HTTP server?)", False
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return "the connection timed out", False
     if any(issubclass(kind, ConnectionRefusedError) for kind in kinds):
         return "the connection was refused", False
     if any(issubclass(kind, NewConnectionError) for kind in kinds):
         return "no connection could be made", False
-    if isinstance(error, requests.exceptions.ReadTimeout):
+    if any(issubclass(kind, ConnectTimeoutError) for kind in kinds):
+        return "the connection timed out", False
+    if any(issubclass(kind, ReadTimeoutError) for kind in kinds):
         return "it did not answer in time", True
     return "the connection was dropped before any answer (an http:// URL to a TLS server?)", True
 
 
 def _error_chain(error: BaseException) -> list[BaseException]:
-    """The error and what caused it, as requests and urllib3 nest them (causes, contexts, a
-    ``reason`` attribute, errors among the arguments)."""
+    """The error and what caused it, as urllib3 nests them (causes, contexts, a ``reason``
+    attribute, errors among the arguments)."""
     found: list[BaseException] = []
     pending: list[object] = [error]
     while pending and len(found) < 16:

@@ -22,8 +22,8 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import ijson
-import requests
 import urllib3.exceptions
+from urllib3 import BaseHTTPResponse
 
 from playment_exporter.errors import RejectedBody, TransientError
 
@@ -34,21 +34,28 @@ WHOLE_PARSE_LIMIT = 1024 * 1024
 class _RawStream(Protocol):
     def read(self, amt: int | None = None, decode_content: bool | None = None) -> bytes: ...
 
+    def close(self) -> None: ...
+
+    def release_conn(self) -> None: ...
+
 
 class VerifiedBody:
-    """A read-only binary file over a streaming response; ``bytes_read`` counts what passed."""
+    """A read-only binary file over a streaming urllib3 response (opened with
+    ``preload_content=False``); ``bytes_read`` counts what passed.
+
+    A body sent with a ``Content-Encoding`` (gzip, deflate) is decoded as it is read: the
+    bytes checked, counted, hashed and stored are the document's. ``Content-Length`` then
+    counts the encoded bytes, which urllib3 holds the body to itself (a short body raises)."""
 
     def __init__(
-        self, response: requests.Response, *, expect_json: bool = True, collect_urls: bool = False
+        self, response: BaseHTTPResponse, *, expect_json: bool = True, collect_urls: bool = False
     ) -> None:
-        self._response = response
         self._expect_json = expect_json
         self._collect_urls = collect_urls
         self.referenced_urls: list[str] = []
-        self._raw: _RawStream = response.raw
+        self._raw: _RawStream = response
         length = response.headers.get("Content-Length")
         encoded = response.headers.get("Content-Encoding", "identity") != "identity"
-        # With a content encoding the header counts encoded bytes; urllib3 checks those itself.
         self._expected = int(length) if length is not None and not encoded else None
         self.expected_length = self._expected
         self._events: list[Any] = ijson.sendable_list()
@@ -112,7 +119,7 @@ class VerifiedBody:
     def _read_raw(self, amount: int | None) -> bytes:
         try:
             return self._raw.read(amount, decode_content=True)
-        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
+        except (urllib3.exceptions.HTTPError, OSError) as error:
             raise self._cut_short(type(error).__name__) from None
 
     def _feed(self, chunk: bytes) -> None:
@@ -163,7 +170,11 @@ class VerifiedBody:
             raise RejectedBody("invalid_json", f"the result is not JSON: {error}") from None
 
     def close(self) -> None:
-        self._response.close()
+        """Done with the response: a body read to its end has given its connection back to
+        the pool already; one left unread has its connection closed (its unread bytes would
+        be taken for the next answer), and its place in the pool freed."""
+        self._raw.close()
+        self._raw.release_conn()
 
     def __enter__(self) -> Self:
         return self
