@@ -40,7 +40,7 @@ include tools/template_checks/template.mk
 	test-py3.11 test-py3.13 check-fresh-demo need-lambda-python bench scale clean lock mutation
 
 help:  ## list the targets
-	@grep -hE '^[a-z0-9.-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9.-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 $(UV_STAMP):
 	@test -n "$(PYTHON)" || { echo "$(NO_PYTHON)"; exit 2; }
