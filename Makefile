@@ -98,11 +98,14 @@ test-py3.13: .venv-py3.13/.synced $(SAM_STAMP)  ## the unit and integration tier
 	.venv-py3.13/bin/pytest tests/unit tests/integration -q -p no:cacheprovider
 
 # A fresh clone of HEAD, a fresh HOME and only the system's folders on PATH (here Debian's
-# python3.11, git, make): what a newcomer without pyenv has. uv's cache starts empty too.
+# python3.11, git, make): what a newcomer without pyenv has. uv's cache starts empty too. Of the
+# environment only the network's settings pass: a TLS-inspecting proxy's certificates.
+NETWORK_SETTINGS := SSL_CERT_FILE SSL_CERT_DIR HTTPS_PROXY https_proxy NO_PROXY no_proxy
 check-fresh-demo:  ## clone HEAD afresh and run make demo with PATH=/usr/bin:/bin only
 	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
 	git clone --quiet . "$$scratch/clone" && \
-	env -i HOME="$$scratch/home" PATH=/usr/bin:/bin LANG=C.UTF-8 make -C "$$scratch/clone" demo && \
+	env -i HOME="$$scratch/home" PATH=/usr/bin:/bin LANG=C.UTF-8 \
+	    $(foreach name,$(NETWORK_SETTINGS),$(if $($(name)),$(name)="$($(name))")) make -C "$$scratch/clone" demo && \
 	echo "check-fresh-demo: make demo passed on $$("$$scratch/clone/.venv/bin/python" --version)"
 
 test: lint typecheck check-template pytest test-py3.11 test-py3.13 check-fresh-demo  ## every check CI runs
