@@ -129,3 +129,16 @@ def test_the_layer_pins_the_sdk_the_tests_run_on(name: str) -> None:
     # Then the layer pins each of boto3, botocore and s3transfer, at the tested version
     assert name in layer, f"{name} is not pinned in {LAYER_REQUIREMENTS}"
     assert layer[name] == tested[name]
+
+
+def test_every_layer_pin_is_the_version_the_tests_run_on() -> None:
+    # Given the layer's requirements and the lock the test environments are synced from
+    layer, tested = _pins(LAYER_REQUIREMENTS), _locked(LOCK)
+
+    # Then each package the layer pins is locked at that same version (`make lock` may move
+    # the lock: the layer's pins must then follow)
+    assert layer, f"no pin read from {LAYER_REQUIREMENTS}"
+    differing = {
+        name: (pin, tested.get(name)) for name, pin in layer.items() if tested.get(name) != pin
+    }
+    assert not differing, f"layer pin vs uv.lock: {differing}"
