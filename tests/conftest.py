@@ -1,5 +1,6 @@
 """Fixtures every tier shares: fake AWS credentials, moto, the Playment simulator."""
 
+import fcntl
 import importlib.util
 import json
 import os
@@ -47,14 +48,36 @@ def _aws_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
+def _sam_python() -> Path:
+    """.venv-sam's interpreter, installed first (by make, in seconds from uv's cache) when absent:
+    plain `pytest` needs it as much as `make test-e2e` does."""
+    sam_python = ROOT / ".venv-sam" / "bin" / "python"
+    stamp = ROOT / ".venv-sam" / ".installed"
+    if not stamp.exists():
+        with open(ROOT / ".venv-sam.lock", "w") as lock:  # concurrent runs take turns
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            made = subprocess.run(
+                ["make", "--no-print-directory", str(stamp.relative_to(ROOT))],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=600,
+                cwd=ROOT,
+            )
+        if made.returncode != 0 or not sam_python.exists():
+            pytest.fail(
+                "could not install .venv-sam to translate template.yaml with (`make test-e2e` "
+                f"installs it and every other tool the tiers need): {made.stdout}{made.stderr}"
+            )
+    return sam_python
+
+
 @pytest.fixture(scope="session")
 def translated_template() -> dict[str, Any]:
     """template.yaml as SAM's own translator makes it (translate_template.py of
-    tools/template_checks, run in the pinned SAM CLI's .venv-sam, which `make test` installs):
-    the roles and policies AWS would be given."""
-    sam_python = ROOT / ".venv-sam" / "bin" / "python"
-    if not sam_python.exists():
-        pytest.fail("no .venv-sam to translate template.yaml with: run `make template-tools`")
+    tools/template_checks, run in the pinned SAM CLI's .venv-sam): the roles and policies AWS
+    would be given."""
+    sam_python = _sam_python()
     done = subprocess.run(
         [str(sam_python), str(TEMPLATE_CHECKS / "translate_template.py"), "template.yaml"],
         capture_output=True,

@@ -9,6 +9,7 @@ layers, and hold the layer's SDK pins to the versions the tests themselves run o
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = ROOT / "tools" / "template_checks" / "check_layer_sdk.py"
 LAYER_REQUIREMENTS = ROOT / "layers" / "exporter" / "requirements.txt"
-CONSTRAINTS = ROOT / "constraints.txt"
+LOCK = ROOT / "uv.lock"
 SDK = ("boto3", "botocore", "s3transfer")
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)", re.MULTILINE)
 
@@ -114,11 +115,30 @@ def _pins(path: Path) -> dict[str, str]:
     return {name.lower(): version for name, version in PIN.findall(text)}
 
 
+def _locked(path: Path) -> dict[str, str]:
+    """uv.lock's version of each package (the tests' environments are synced from it)."""
+    lock = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {package["name"]: package["version"] for package in lock["package"]}
+
+
 @pytest.mark.parametrize("name", SDK)
 def test_the_layer_pins_the_sdk_the_tests_run_on(name: str) -> None:
-    # Given the layer's requirements and the constraints the test environment is built with
-    layer, tested = _pins(LAYER_REQUIREMENTS), _pins(CONSTRAINTS)
+    # Given the layer's requirements and the lock the test environments are synced from
+    layer, tested = _pins(LAYER_REQUIREMENTS), _locked(LOCK)
 
     # Then the layer pins each of boto3, botocore and s3transfer, at the tested version
     assert name in layer, f"{name} is not pinned in {LAYER_REQUIREMENTS}"
     assert layer[name] == tested[name]
+
+
+def test_every_layer_pin_is_the_version_the_tests_run_on() -> None:
+    # Given the layer's requirements and the lock the test environments are synced from
+    layer, tested = _pins(LAYER_REQUIREMENTS), _locked(LOCK)
+
+    # Then each package the layer pins is locked at that same version (`make lock` may move
+    # the lock: the layer's pins must then follow)
+    assert layer, f"no pin read from {LAYER_REQUIREMENTS}"
+    differing = {
+        name: (pin, tested.get(name)) for name, pin in layer.items() if tested.get(name) != pin
+    }
+    assert not differing, f"layer pin vs uv.lock: {differing}"

@@ -4,14 +4,16 @@ import statistics
 import threading
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import botocore.handlers
 
 RUNS = 3
 
+T = TypeVar("T")  # not def median_of[T]: the tools run on Python 3.11 too
 
-def median_of[T](runs: int, measure: Callable[[], T], key: Callable[[T], float]) -> T:
+
+def median_of(runs: int, measure: Callable[[], T], key: Callable[[T], float]) -> T:
     """Run ``measure`` ``runs`` times; the run whose ``key`` is the median (odd ``runs``)."""
     results = sorted((measure() for _ in range(runs)), key=key)
     return results[len(results) // 2]

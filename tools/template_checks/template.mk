@@ -4,11 +4,14 @@
 #   arm64 (check_layer_architecture.py) and the layer's packages hang together, the AWS
 #   SDK whole or absent (check_layer_sdk.py). Each tool comes pinned, in its own environment:
 #   .venv-sam (requirements-sam.txt), .venv-checks (requirements-checks.txt: checkov pins boto3
-#   far below what the SAM CLI needs) and node_modules (package-lock.json). Their stamp files
-#   make a re-run skip the installs until a pin changes.
+#   far below what the SAM CLI needs, and both far from uv.lock's) and node_modules
+#   (package-lock.json). uv installs the two venvs from their files; their stamp files make a
+#   re-run skip the installs until a pin changes.
 
 SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
 CHECKS_VENV := .venv-checks
+CHECKS_STAMP := $(CHECKS_VENV)/.installed
 TEMPLATE_CHECKS := tools/template_checks
 NPM_STAMP := $(TEMPLATE_CHECKS)/node_modules/.installed
 ASL_FILE := statemachine/export.asl.json
@@ -24,22 +27,18 @@ TEMPLATE_CHECK_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_T
 	AWS_ACCESS_KEY_ID=checks AWS_SECRET_ACCESS_KEY=checks SAM_CLI_TELEMETRY=0 \
 	BC_SKIP_MAPPING=TRUE CKV_PARSE_ERROR_FAIL=TRUE
 
-PIP_QUIET := --quiet --disable-pip-version-check
-
 .PHONY: check-template template-tools
 
-$(SAM_VENV)/bin/activate: $(TEMPLATE_CHECKS)/requirements-sam.txt
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python $(PYTHON_VERSION)"; exit 2; }
+$(SAM_STAMP): $(TEMPLATE_CHECKS)/requirements-sam.txt $(UV_STAMP)
 	rm -rf $(SAM_VENV)
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install $(PIP_QUIET) -r $(TEMPLATE_CHECKS)/requirements-sam.txt
+	$(UV) venv --quiet --python $(PYTHON) $(SAM_VENV)
+	$(UV) pip install --quiet --python $(SAM_VENV)/bin/python -r $(TEMPLATE_CHECKS)/requirements-sam.txt
 	touch $@
 
-$(CHECKS_VENV)/bin/activate: $(TEMPLATE_CHECKS)/requirements-checks.txt
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python $(PYTHON_VERSION)"; exit 2; }
+$(CHECKS_STAMP): $(TEMPLATE_CHECKS)/requirements-checks.txt $(UV_STAMP)
 	rm -rf $(CHECKS_VENV)
-	$(PYTHON) -m venv $(CHECKS_VENV)
-	$(CHECKS_VENV)/bin/pip install $(PIP_QUIET) -r $(TEMPLATE_CHECKS)/requirements-checks.txt
+	$(UV) venv --quiet --python $(PYTHON) $(CHECKS_VENV)
+	$(UV) pip install --quiet --python $(CHECKS_VENV)/bin/python -r $(TEMPLATE_CHECKS)/requirements-checks.txt
 	touch $@
 
 $(NPM_STAMP): $(TEMPLATE_CHECKS)/package.json $(TEMPLATE_CHECKS)/package-lock.json
@@ -47,9 +46,10 @@ $(NPM_STAMP): $(TEMPLATE_CHECKS)/package.json $(TEMPLATE_CHECKS)/package-lock.js
 	npm ci --prefix $(TEMPLATE_CHECKS) --no-audit --no-fund --loglevel=error
 	touch $@
 
-template-tools: $(SAM_VENV)/bin/activate $(CHECKS_VENV)/bin/activate $(NPM_STAMP)  ## install the pinned template-check tools
+template-tools: $(SAM_STAMP) $(CHECKS_STAMP) $(NPM_STAMP)  ## install the pinned template-check tools
 
-check-template: template-tools  ## lint, validate, scan and build the SAM template
+# sam build looks for python3.12 on PATH: the one found first for Lambda's runtime.
+check-template: need-lambda-python template-tools  ## lint, validate, scan and build the SAM template
 	$(TEMPLATE_CHECK_ENV) $(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
 	$(CHECKS_VENV)/bin/cfn-lint template.yaml
 	@mkdir -p $(dir $(ASL_RENDERED))
@@ -62,6 +62,6 @@ check-template: template-tools  ## lint, validate, scan and build the SAM templa
 	$(TEMPLATE_CHECKS)/node_modules/.bin/asl-validator --json-path $(ASL_RENDERED)
 	$(TEMPLATE_CHECK_ENV) $(CHECKS_VENV)/bin/checkov -f template.yaml --framework cloudformation \
 	    --config-file .checkov.yaml --quiet --skip-download
-	$(TEMPLATE_CHECK_ENV) $(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir $(BUILD_DIR)
+	PATH="$(dir $(LAMBDA_PYTHON)):$$PATH" $(TEMPLATE_CHECK_ENV) $(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir $(BUILD_DIR)
 	$(SAM_VENV)/bin/python $(TEMPLATE_CHECKS)/check_layer_architecture.py $(BUILD_DIR)
 	$(SAM_VENV)/bin/python $(TEMPLATE_CHECKS)/check_layer_sdk.py $(LAYER_SITE)
