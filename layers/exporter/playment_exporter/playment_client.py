@@ -56,7 +56,6 @@ from playment_exporter.errors import (
 from playment_exporter.result_body import VerifiedBody
 from playment_exporter.retry_policy import RetrySettings, retrying
 
-DEFAULT_API_URL = "https://api.playment.io/v1"
 RETRY_STATUSES = frozenset({408, 429, 443, 444, 500, 502, 503, 504})
 SERVER_SIDE_CODES = frozenset({"FS_0000", "FS_0008", "api_error"})
 AUTH_CODES = frozenset({"auth-failure", "unauthorized", "unauthorized_request"})
