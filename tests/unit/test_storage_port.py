@@ -2,8 +2,39 @@
 show them), and the reading helpers every adapter shares."""
 
 import io
+from itertools import islice
+from pathlib import Path
 
-from playment_exporter.storage import MissingObject, StorageError, iter_lines
+from playment_exporter.storage import (
+    LIST_PAGE_KEYS,
+    Listing,
+    MissingObject,
+    StorageError,
+    iter_lines,
+    list_all,
+)
+from playment_exporter.storage_folder import FolderStorage
+
+PAGE = 3  # keys per listing call of the folder below
+
+
+class PagedFolder(FolderStorage):
+    """A folder whose listing calls return a few keys each (as S3's do, a thousand), counted."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.calls = 0
+
+    def list(
+        self,
+        prefix: str,
+        *,
+        start_after: str = "",
+        delimiter: str = "",
+        max_keys: int = LIST_PAGE_KEYS,
+    ) -> Listing:
+        self.calls += 1
+        return super().list(prefix, start_after=start_after, delimiter=delimiter, max_keys=PAGE)
 
 
 class Recorded(io.BytesIO):
@@ -60,3 +91,27 @@ def test_lines_are_read_a_chunk_at_a_time_across_chunk_ends() -> None:
     assert lines == [b'{"a": 1}', b'{"b": 22}', b'{"c": 3}']
     # And the stream was never asked for more than a chunk
     assert set(stream.asked) == {4}
+
+
+def test_list_all_pages_through_every_key_once_in_order(tmp_path: Path) -> None:
+    # Given seven keys, digits first, and a listing that gives three a call
+    storage = PagedFolder(tmp_path / "out")
+    keys = ["0.json", "1.json", "A.json", "b/a.json", "b/b.json", "c.json", "d.json"]
+    for key in keys:
+        storage.put(key, b"{}", content_type="application/json")
+    # When every object is listed (at most twice as many taken, should it repeat)
+    listed = [stored.key for stored in islice(list_all(storage, ""), 2 * len(keys))]
+    # Then each key comes once, in order, in three calls: none after the one not cut
+    assert listed == keys
+    assert storage.calls == 3
+
+
+def test_list_all_enters_after_start_after(tmp_path: Path) -> None:
+    # Given keys over three pages
+    storage = PagedFolder(tmp_path / "out")
+    for key in ["a.json", "b.json", "c.json", "d.json", "e.json", "f.json", "g.json"]:
+        storage.put(key, b"{}", content_type="application/json")
+    # When the objects after b.json are listed
+    listed = [stored.key for stored in islice(list_all(storage, "", start_after="b.json"), 14)]
+    # Then the listing starts just after it
+    assert listed == ["c.json", "d.json", "e.json", "f.json", "g.json"]
