@@ -81,7 +81,7 @@ class Storage(Protocol):
         body: Readable | bytes,
         *,
         content_type: str,
-        create_only: bool = False,
+        create_only: bool = False,  # the port's default: its body never runs
         size_hint: int | None = None,
         metadata: dict[str, str] | None = None,
     ) -> None:
@@ -104,8 +104,8 @@ class Storage(Protocol):
         self,
         prefix: str,
         *,
-        start_after: str = "",
-        delimiter: str = "",
+        start_after: str = "",  # the port's default: its body never runs
+        delimiter: str = "",  # the port's default: its body never runs
         max_keys: int = LIST_PAGE_KEYS,
     ) -> Listing:
         """Up to ``max_keys`` keys under ``prefix`` after ``start_after``, in order."""

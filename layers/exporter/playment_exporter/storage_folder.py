@@ -68,7 +68,8 @@ class FolderStorage:
         """Where ``key`` lives; a key that would lead out of the folder is refused. Lexical:
         no file system call."""
         parts = key.split("/")
-        if not key or key.startswith("/") or "\0" in key or {"", ".", ".."} & set(parts):
+        # An empty key, or one that starts with "/", has an empty part: refused with it.
+        if "\0" in key or {"", ".", ".."} & set(parts):
             raise StorageError("folder_bad_key", f"refusing {key!r}: not a key", where=WHERE)
         return self.root.joinpath(*parts)
 
