@@ -44,7 +44,11 @@ def project(tmp_path: Path) -> dict[str, Path]:
         "tests_by_mangled_function_name": {
             REPORT_TALLY: ["tests/unit/test_report.py::test_tally"],
             IDS_CHECK: ["tests/unit/test_ids.py::test_check[a]"],
-        }
+        },
+        "duration_by_test": {
+            "tests/unit/test_report.py::test_tally": 0.1,
+            "tests/unit/test_ids.py::test_check[a]": 0.1,
+        },
     }
     (mutants / STATS).write_text(json.dumps(stats))
     results = tmp_path / "results"
@@ -66,9 +70,12 @@ def test_a_fresh_workspace_starts_from_the_recorded_verdicts(project: dict[str, 
     # When the run restores them
     restore(project["results"], fresh, project["tests"])
 
-    # Then every verdict and the coverage map are where mutmut reads them
+    # Then every verdict is where mutmut reads it
     assert verdicts(fresh) == verdicts(project["mutants"])
-    assert (fresh / STATS).read_text() == (project["mutants"] / STATS).read_text()
+    # And mutmut is left to map which tests cover which function afresh, every test new to it
+    stats = json.loads((fresh / STATS).read_text())
+    assert stats["tests_by_mangled_function_name"] == {}
+    assert stats["duration_by_test"] == {}
     assert json.loads((project["results"] / TEST_HASHES).read_text()).keys() == {
         "tests/unit/test_ids.py",
         "tests/unit/test_report.py",
@@ -129,3 +136,39 @@ def test_a_workspace_newer_than_the_record_is_kept(project: dict[str, Path]) -> 
 
     # Then the workspace's newer verdict stands
     assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_1"] == 0
+
+
+def test_a_no_tests_verdict_is_judged_again(project: dict[str, Path]) -> None:
+    # Given a mutant judged "no tests" (a function mutmut had not mapped: new, or moved by a
+    # refactor), beside a survivor of the same module
+    meta_path = project["mutants"] / "playment_exporter" / "ids.py.meta"
+    meta = json.loads(meta_path.read_text())
+    meta["exit_code_by_key"][f"{IDS_CHECK}__mutmut_2"] = 33
+    meta["exit_code_by_key"][f"{IDS_CHECK}__mutmut_3"] = 0
+    meta_path.write_text(json.dumps(meta))
+
+    # When the next run restores the verdicts
+    restore(project["results"], project["mutants"], project["tests"])
+
+    # Then the "no tests" verdict is to be checked again against the new map, the survivor not
+    assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_2"] is None
+    assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_3"] == 0
+
+
+def test_the_recorded_map_still_sends_back_what_a_test_change_touches(
+    project: dict[str, Path],
+) -> None:
+    # Given a workspace whose coverage map was emptied by a run stopped before mutmut mapped
+    # the tests again, and then the test of the report's tally edited
+    stats_path = project["mutants"] / STATS
+    stats = json.loads(stats_path.read_text())
+    stats["tests_by_mangled_function_name"] = {}
+    stats_path.write_text(json.dumps(stats))
+    (project["tests"] / "unit" / "test_report.py").write_text("def test_tally(): assert 1\n")
+
+    # When the next run restores the verdicts
+    restore(project["results"], project["mutants"], project["tests"])
+
+    # Then the recorded map still names the tally's mutants as the ones to check again
+    assert verdicts(project["mutants"])[f"{REPORT_TALLY}__mutmut_1"] is None
+    assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_1"] == 1

@@ -2,10 +2,11 @@
 
 mutmut keeps a verdict per mutant and a hash per mutated function (``mutants/**/*.meta``) and
 which tests cover which function (``mutants/mutmut-stats.json``); it re-checks a function's
-mutants when the function's source changes, but not when the tests that cover it do. This
-store adds that: it records a hash per test file beside the verdicts, and on restore it clears
-the verdicts of every function covered by a test file that changed since (a changed
-``conftest.py`` counts for every test under its folder), so that mutmut checks them again.
+mutants when the function's source changes, but not when the tests that cover it do, and it
+maps coverage only for tests it has not seen. This store adds what is missing: it records a
+hash per test file beside the verdicts; on restore it clears the verdicts of every function
+covered by a test file that changed since (a changed ``conftest.py`` counts for every test
+under its folder) and every "no tests" verdict, and has mutmut map coverage afresh.
 
     python -m playment_mutation.results_store restore RESULTS MUTANTS TESTS
     python -m playment_mutation.results_store record RESULTS MUTANTS TESTS
@@ -15,12 +16,16 @@ import argparse
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 STATS = "mutmut-stats.json"
 TEST_HASHES = "test-hashes.json"
 MUTANT_SEPARATOR = "__mutmut_"
+# mutmut's exit codes for "no tests" (5: none selected, 33: none cover it) and for a check
+# interrupted: judged again on every run.
+RECHECKED_EXIT_CODES = frozenset({2, 5, 33})
 
 
 def test_file_hashes(tests: Path) -> dict[str, str]:
@@ -50,7 +55,7 @@ def _is_affected(test_name: str, changed: set[str]) -> bool:
 
 
 def functions_to_recheck(
-    tests_by_function: dict[str, Iterable[str]], changed: set[str]
+    tests_by_function: Mapping[str, Iterable[str]], changed: set[str]
 ) -> set[str]:
     """The mutated functions that a changed test file covers."""
     return {
@@ -61,14 +66,15 @@ def functions_to_recheck(
 
 
 def clear_verdicts(mutants: Path, functions: set[str]) -> int:
-    """Forget the verdicts of these functions' mutants; mutmut checks them again. Returns how
-    many verdicts were cleared."""
+    """Forget the verdicts of these functions' mutants, and every "no tests" verdict; mutmut
+    checks them again. Returns how many verdicts were cleared."""
     cleared = 0
     for meta_path in mutants.rglob("*.meta"):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         verdicts: dict[str, int | None] = meta["exit_code_by_key"]
         for key, verdict in verdicts.items():
-            if verdict is not None and key.rpartition(MUTANT_SEPARATOR)[0] in functions:
+            stale = key.rpartition(MUTANT_SEPARATOR)[0] in functions
+            if verdict is not None and (stale or verdict in RECHECKED_EXIT_CODES):
                 verdicts[key] = None
                 cleared += 1
         meta_path.write_text(json.dumps(meta, indent=4), encoding="utf-8")
@@ -77,26 +83,53 @@ def clear_verdicts(mutants: Path, functions: set[str]) -> int:
 
 def restore(results: Path, mutants: Path, tests: Path) -> None:
     """Put the recorded verdicts where mutmut reads them (a file mutmut already has is kept:
-    it is newer), then clear those that a test change made stale."""
+    it is newer), clear those that a test change made stale, and have mutmut map which tests
+    cover which function afresh.
+
+    mutmut maps coverage only for tests it has not seen: a function that a refactor created
+    or moved would be covered by no test, and its mutants judged "no tests" without a run.
+    So the workspace's map is emptied (one traced run of the tests, a few minutes), and "no
+    tests" verdicts are judged again against the new map."""
     for recorded in [*sorted(results.rglob("*.meta")), results / STATS]:
         target = mutants / recorded.relative_to(results)
         if recorded.exists() and not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(recorded, target)
-    hashes_path = results / TEST_HASHES
     stats_path = mutants / STATS
-    if not hashes_path.exists() or not stats_path.exists():
+    if not stats_path.exists():
         return
-    changed = changed_test_files(
-        json.loads(hashes_path.read_text(encoding="utf-8")), test_file_hashes(tests)
-    )
     stats = json.loads(stats_path.read_text(encoding="utf-8"))
-    functions = functions_to_recheck(stats["tests_by_mangled_function_name"], changed)
+    coverage = _coverage(stats, results / STATS)
+    hashes_path = results / TEST_HASHES
+    recorded_hashes = (
+        json.loads(hashes_path.read_text(encoding="utf-8")) if hashes_path.exists() else {}
+    )
+    changed = changed_test_files(recorded_hashes, test_file_hashes(tests))
+    functions = functions_to_recheck(coverage, changed)
     cleared = clear_verdicts(mutants, functions)
+    stats["tests_by_mangled_function_name"] = {}
+    stats["duration_by_test"] = {}  # every test is new to mutmut: it maps them all
+    stats_path.write_text(json.dumps(stats, indent=4), encoding="utf-8")
     print(
         f"mutation results: {len(changed)} test file(s) changed since the recorded run; "
-        f"{cleared} verdict(s) of {len(functions)} function(s) to check again"
+        f"{cleared} verdict(s) to check again ({len(functions)} function(s) their tests "
+        "cover, and those no test covered)"
     )
+
+
+def _coverage(workspace_stats: dict[str, Any], recorded_stats: Path) -> dict[str, set[str]]:
+    """Which tests cover which function, by the workspace's map and the recorded one (the
+    workspace's is empty after a run stopped before mutmut mapped it again)."""
+    coverage: dict[str, set[str]] = {}
+    maps = [workspace_stats["tests_by_mangled_function_name"]]
+    if recorded_stats.exists():
+        maps.append(
+            json.loads(recorded_stats.read_text(encoding="utf-8"))["tests_by_mangled_function_name"]
+        )
+    for mapping in maps:
+        for function, tests in mapping.items():
+            coverage.setdefault(function, set()).update(tests)
+    return coverage
 
 
 def record(results: Path, mutants: Path, tests: Path) -> None:
