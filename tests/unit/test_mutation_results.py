@@ -172,3 +172,23 @@ def test_the_recorded_map_still_sends_back_what_a_test_change_touches(
     # Then the recorded map still names the tally's mutants as the ones to check again
     assert verdicts(project["mutants"])[f"{REPORT_TALLY}__mutmut_1"] is None
     assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_1"] == 1
+
+
+def test_a_run_stopped_midway_keeps_what_it_judged_by_the_current_tests(
+    project: dict[str, Path],
+) -> None:
+    # Given a test edited since the record, a restore that sent its function back, and a run
+    # that judged one of those mutants again before it was stopped
+    (project["tests"] / "unit" / "test_report.py").write_text("def test_tally(): assert 1\n")
+    restore(project["results"], project["mutants"], project["tests"])
+    meta_path = project["mutants"] / "playment_exporter" / "report.py.meta"
+    meta = json.loads(meta_path.read_text())
+    meta["exit_code_by_key"][f"{REPORT_TALLY}__mutmut_1"] = 1
+    meta_path.write_text(json.dumps(meta))
+
+    # When the next run restores the verdicts, the tests as they were
+    restore(project["results"], project["mutants"], project["tests"])
+
+    # Then the verdict judged by today's tests stands; the one not yet judged is still to do
+    assert verdicts(project["mutants"])[f"{REPORT_TALLY}__mutmut_1"] == 1
+    assert verdicts(project["mutants"])[f"{REPORT_TALLY}__mutmut_2"] is None

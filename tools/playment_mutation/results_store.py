@@ -100,13 +100,17 @@ def restore(results: Path, mutants: Path, tests: Path) -> None:
         return
     stats = json.loads(stats_path.read_text(encoding="utf-8"))
     coverage = _coverage(stats, results / STATS)
-    hashes_path = results / TEST_HASHES
-    recorded_hashes = (
-        json.loads(hashes_path.read_text(encoding="utf-8")) if hashes_path.exists() else {}
-    )
-    changed = changed_test_files(recorded_hashes, test_file_hashes(tests))
+    # The tests the workspace's verdicts were judged by: its own record when an earlier run
+    # left one (every verdict it kept is then as true of those tests), else the repository's.
+    judged_by = mutants / TEST_HASHES
+    if not judged_by.exists():
+        judged_by = results / TEST_HASHES
+    baseline = json.loads(judged_by.read_text(encoding="utf-8")) if judged_by.exists() else {}
+    current = test_file_hashes(tests)
+    changed = changed_test_files(baseline, current)
     functions = functions_to_recheck(coverage, changed)
     cleared = clear_verdicts(mutants, functions)
+    (mutants / TEST_HASHES).write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     stats["tests_by_mangled_function_name"] = {}
     stats["duration_by_test"] = {}  # every test is new to mutmut: it maps them all
     stats_path.write_text(json.dumps(stats, indent=4), encoding="utf-8")
