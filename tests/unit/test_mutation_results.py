@@ -28,7 +28,7 @@ def project(tmp_path: Path) -> dict[str, Path]:
     mutants = tmp_path / "build" / "mutants"
     (mutants / "playment_exporter").mkdir(parents=True)
     verdicts = {
-        "report.py.meta": {f"{REPORT_TALLY}__mutmut_1": 1, f"{REPORT_TALLY}__mutmut_2": 0},
+        "report.py.meta": {f"{REPORT_TALLY}__mutmut_1": 1, f"{REPORT_TALLY}__mutmut_2": 36},
         "ids.py.meta": {f"{IDS_CHECK}__mutmut_1": 1},
     }
     for name, exit_codes in verdicts.items():
@@ -128,19 +128,19 @@ def test_a_workspace_newer_than_the_record_is_kept(project: dict[str, Path]) -> 
     # Given a local run that judged a mutant again after the record was made
     meta_path = project["mutants"] / "playment_exporter" / "ids.py.meta"
     meta = json.loads(meta_path.read_text())
-    meta["exit_code_by_key"][f"{IDS_CHECK}__mutmut_1"] = 0
+    meta["exit_code_by_key"][f"{IDS_CHECK}__mutmut_1"] = 36
     meta_path.write_text(json.dumps(meta))
 
     # When the next run restores the recorded verdicts
     restore(project["results"], project["mutants"], project["tests"])
 
     # Then the workspace's newer verdict stands
-    assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_1"] == 0
+    assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_1"] == 36
 
 
-def test_a_no_tests_verdict_is_judged_again(project: dict[str, Path]) -> None:
+def test_survivors_and_no_tests_verdicts_are_judged_again(project: dict[str, Path]) -> None:
     # Given a mutant judged "no tests" (a function mutmut had not mapped: new, or moved by a
-    # refactor), beside a survivor of the same module
+    # refactor) and a survivor (a test added since may kill it), beside a killed mutant
     meta_path = project["mutants"] / "playment_exporter" / "ids.py.meta"
     meta = json.loads(meta_path.read_text())
     meta["exit_code_by_key"][f"{IDS_CHECK}__mutmut_2"] = 33
@@ -150,9 +150,10 @@ def test_a_no_tests_verdict_is_judged_again(project: dict[str, Path]) -> None:
     # When the next run restores the verdicts
     restore(project["results"], project["mutants"], project["tests"])
 
-    # Then the "no tests" verdict is to be checked again against the new map, the survivor not
+    # Then both are to be checked again, the killed one keeps its verdict
     assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_2"] is None
-    assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_3"] == 0
+    assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_3"] is None
+    assert verdicts(project["mutants"])[f"{IDS_CHECK}__mutmut_1"] == 1
 
 
 def test_the_recorded_map_still_sends_back_what_a_test_change_touches(

@@ -6,7 +6,8 @@ mutants when the function's source changes, but not when the tests that cover it
 maps coverage only for tests it has not seen. This store adds what is missing: it records a
 hash per test file beside the verdicts; on restore it clears the verdicts of every function
 covered by a test file that changed since (a changed ``conftest.py`` counts for every test
-under its folder) and every "no tests" verdict, and has mutmut map coverage afresh.
+under its folder), every survivor and every "no tests" verdict, and has mutmut map coverage
+afresh.
 
     python -m playment_mutation.results_store restore RESULTS MUTANTS TESTS
     python -m playment_mutation.results_store record RESULTS MUTANTS TESTS
@@ -23,9 +24,10 @@ from typing import Any
 STATS = "mutmut-stats.json"
 TEST_HASHES = "test-hashes.json"
 MUTANT_SEPARATOR = "__mutmut_"
-# mutmut's exit codes for "no tests" (5: none selected, 33: none cover it) and for a check
-# interrupted: judged again on every run.
-RECHECKED_EXIT_CODES = frozenset({2, 5, 33})
+# Judged again on every run: a survivor (0: a test added since may kill it, and mutmut would
+# not try, the function unchanged), "no tests" (5: none selected, 33: none cover it) and a
+# check interrupted (2).
+RECHECKED_EXIT_CODES = frozenset({0, 2, 5, 33})
 
 
 def test_file_hashes(tests: Path) -> dict[str, str]:
@@ -66,8 +68,8 @@ def functions_to_recheck(
 
 
 def clear_verdicts(mutants: Path, functions: set[str]) -> int:
-    """Forget the verdicts of these functions' mutants, and every "no tests" verdict; mutmut
-    checks them again. Returns how many verdicts were cleared."""
+    """Forget the verdicts of these functions' mutants, and every survivor and "no tests"
+    verdict; mutmut checks them again. Returns how many verdicts were cleared."""
     cleared = 0
     for meta_path in mutants.rglob("*.meta"):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
