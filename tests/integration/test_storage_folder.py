@@ -9,23 +9,7 @@ import pytest
 
 from playment_exporter.storage import StorageError
 from playment_exporter.storage_folder import STAGING_KEY, FolderStorage
-
-
-class Held:
-    """A body that gives its first bytes, then waits until released (a slow download)."""
-
-    def __init__(self, first: bytes, rest: bytes) -> None:
-        self._parts = [first, rest]
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def read(self, size: int = -1, /) -> bytes:
-        if not self._parts:
-            return b""
-        if len(self._parts) == 1:
-            self.started.set()
-            self.release.wait(10)
-        return self._parts.pop(0)
+from tests.slow_bodies import Held
 
 
 @pytest.fixture

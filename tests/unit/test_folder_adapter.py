@@ -13,6 +13,7 @@ import pytest
 from playment_exporter.errors import AlreadyExported
 from playment_exporter.storage import MissingObject, StorageError, read_all
 from playment_exporter.storage_folder import COPY_CHUNK, WHERE, FolderStorage
+from tests.slow_bodies import Held
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)  # a file's time, set where a test reads it
 LONG_NAME = "n" * 300  # past the 255 bytes a file name may have: ENAMETOOLONG
@@ -31,23 +32,6 @@ class Chunked:
             size = len(self._data)
         given, self._data = self._data[:size], self._data[size:]
         return given
-
-
-class Held:
-    """A body that gives its first bytes, then waits until released (a slow download)."""
-
-    def __init__(self, first: bytes = b'{"half": ', rest: bytes = b"1}") -> None:
-        self._parts = [first, rest]
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def read(self, size: int = -1, /) -> bytes:
-        if not self._parts:
-            return b""
-        if len(self._parts) == 1:
-            self.started.set()
-            self.release.wait(10)
-        return self._parts.pop(0)
 
 
 class Failing:

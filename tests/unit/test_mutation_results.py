@@ -193,3 +193,31 @@ def test_a_run_stopped_midway_keeps_what_it_judged_by_the_current_tests(
     # Then the verdict judged by today's tests stands; the one not yet judged is still to do
     assert verdicts(project["mutants"])[f"{REPORT_TALLY}__mutmut_1"] == 1
     assert verdicts(project["mutants"])[f"{REPORT_TALLY}__mutmut_2"] is None
+
+
+def test_a_changed_helper_module_sends_back_every_function_its_folder_s_tests_cover(
+    project: dict[str, Path],
+) -> None:
+    # Given a helper module beside the unit tests when the verdicts were recorded, which any
+    # of them may import, changed since
+    helper = project["tests"] / "unit" / "slow_bodies.py"
+    helper.write_text("class Held: ...\n")
+    record(project["results"], project["mutants"], project["tests"])
+    helper.write_text("class Held:\n    size = 2\n")
+
+    # When the run restores the verdicts
+    restore(project["results"], project["mutants"], project["tests"])
+
+    # Then every function the unit tests cover is checked again
+    assert set(verdicts(project["mutants"]).values()) == {None}
+
+
+def test_a_new_helper_module_alone_sends_back_nothing(project: dict[str, Path]) -> None:
+    # Given a helper module added beside the unit tests, no test changed (none can use it yet)
+    (project["tests"] / "unit" / "slow_bodies.py").write_text("class Held: ...\n")
+
+    # When the run restores the verdicts
+    restore(project["results"], project["mutants"], project["tests"])
+
+    # Then every verdict stands
+    assert None not in verdicts(project["mutants"]).values()

@@ -5,9 +5,9 @@ which tests cover which function (``mutants/mutmut-stats.json``); it re-checks a
 mutants when the function's source changes, but not when the tests that cover it do, and it
 maps coverage only for tests it has not seen. This store adds what is missing: it records a
 hash per test file beside the verdicts; on restore it clears the verdicts of every function
-covered by a test file that changed since (a changed ``conftest.py`` counts for every test
-under its folder), every survivor and every "no tests" verdict, and has mutmut map coverage
-afresh.
+covered by a test file that changed since (a changed ``conftest.py`` or helper module counts
+for every test under its folder), every survivor and every "no tests" verdict, and has mutmut
+map coverage afresh.
 
     python -m playment_mutation.results_store restore RESULTS MUTANTS TESTS
     python -m playment_mutation.results_store record RESULTS MUTANTS TESTS
@@ -42,16 +42,32 @@ def test_file_hashes(tests: Path) -> dict[str, str]:
 
 
 def changed_test_files(recorded: dict[str, str], current: dict[str, str]) -> set[str]:
+    """The files under tests/ changed, added or removed since ``recorded``; but a new helper
+    module, which no test that imports it can use unchanged (the test file's own change is
+    seen: a new ``conftest.py`` is another matter, its fixtures and hooks reach tests that do
+    not name it)."""
     names = recorded.keys() | current.keys()
-    return {name for name in names if recorded.get(name) != current.get(name)}
+    return {
+        name
+        for name in names
+        if recorded.get(name) != current.get(name)
+        and (name in recorded or _is_test_file(name) or name.endswith("/conftest.py"))
+    }
+
+
+def _is_test_file(name: str) -> bool:
+    return name.rpartition("/")[2].startswith("test_")
 
 
 def _is_affected(test_name: str, changed: set[str]) -> bool:
+    """Whether a change to these files may change what the test does: its own file, or a file
+    beside or above it that is not a test (a ``conftest.py``, a helper module it may import)."""
     test_file = test_name.split("::", 1)[0]
     for name in changed:
         if name == test_file:
             return True
-        if name.endswith("/conftest.py") and test_file.startswith(name[: -len("conftest.py")]):
+        folder = name.rpartition("/")[0]
+        if not _is_test_file(name) and test_file.startswith(folder + "/"):
             return True
     return False
 
