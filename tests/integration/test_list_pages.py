@@ -598,6 +598,51 @@ def test_only_a_refused_carried_token_starts_the_batch_again(
     assert client.tokens.count(failing_token) == 1
 
 
+class ReopenedAfterRefusal:
+    """A client whose batch has two pages, whose carried token is refused once, and whose
+    first page has moved on when it is listed again: job "a", not completed at first, is
+    completed by then."""
+
+    def __init__(self) -> None:
+        self.refused = False
+
+    def list_batch_page(self, project_id: str, batch_id: str, token: str, **_: Any) -> BatchPage:
+        if token == "1" and not self.refused:
+            self.refused = True
+            raise PlaymentApiError(REFUSED_TOKEN_CODE, "Invalid pageToken provided", status=400)
+        if token == "1":
+            return BatchPage(jobs=[ListedJob(id="c", status="completed")])
+        status = "completed" if self.refused else "in_progress"
+        first = [ListedJob(id="a", status=status), ListedJob(id="../bad", status="completed")]
+        return BatchPage(jobs=first, next_page_token="1")
+
+
+def test_a_job_completed_by_the_time_its_batch_is_listed_again_is_fetched_once(
+    s3: Any,
+) -> None:
+    # Given a batch listed in steps of two jobs, whose first page holds job "a" (not
+    # completed yet) and a job whose ID is not a safe key, and whose carried token is refused
+    # once, after which "a" is listed again as completed
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "reopened")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    client = cast(PlaymentClient, ReopenedAfterRefusal())
+    # When it is listed step by step
+    steps = list_in_steps(client, store, records, request, step_jobs=2)
+    store.close()
+    # Then "a" is fetched now that it is completed, without being counted twice; the bad
+    # ID is failed once and never fetched
+    assert job_ids([p.model_dump() for p in manifests(records, steps)]) == ["a", "c"]
+    outcomes = [
+        (job.job_id, job.status.value)
+        for step in steps
+        for outcome in records.read_settled(step.chunk)
+        for job in outcome.outcomes
+    ]
+    assert outcomes == [("a", "skipped"), ("../bad", "failed")]
+    assert sum(step.jobs_listed for step in steps) == 3
+
+
 class ProjectWithDetails:
     """A client whose project details are given, and whose every batch lists one job."""
 
