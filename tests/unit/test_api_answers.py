@@ -136,6 +136,10 @@ def test_a_refused_key_is_an_auth_error_whatever_the_envelope(
         client.get_job("p1", "j1")
     assert str(raised.value).startswith(f"Playment rejected the API key (HTTP {status}, ")
     assert str(raised.value).endswith("): check the key stored in the secret")
+    # And it carries Playment's answer alone, which the command shows in its own words
+    assert raised.value.answer is not None
+    assert raised.value.answer.startswith(f"HTTP {status}, ")
+    assert f"({raised.value.answer})" in str(raised.value)
 
 
 @pytest.mark.parametrize(
