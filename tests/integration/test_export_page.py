@@ -413,6 +413,33 @@ def test_a_job_with_files_counts_every_byte_and_types_each_file(
     assert sizes["b1/seg.json"]["ContentType"] == "application/json"
 
 
+def test_a_job_with_files_is_indexed_with_its_files_and_marked_with_its_execution(
+    start_simulator, exporter, s3
+) -> None:
+    # Given a segmentation job with a mask, on a page planned by execution "run-7"
+    catalog = one_batch(SimJob("seg", referenced=("mask.png",)))
+    client, store = exporter(start_simulator(catalog))
+    page = page_of("seg").model_copy(update={"execution": "run-7"})
+    # When exported with its referenced files
+    outcome = export_page(client, store, page, ExportOptions(include_referenced=True)).outcomes[0]
+    # Then the outcome gives the result's own size and SHA-256, as the export index lists them
+    result = s3.head_object(Bucket=BUCKET, Key="b1/seg.json")
+    assert outcome.result_size == result["ContentLength"]
+    assert outcome.sha256 == stored_sha256(s3, "b1/seg.json") == catalog.body_sha256("p1", "seg")
+    # And it lists the file written beside the result, with its size and SHA-256
+    mask = s3.head_object(Bucket=BUCKET, Key="b1/seg/mask.png")
+    assert [file.model_dump() for file in outcome.referenced or []] == [
+        {
+            "key": "b1/seg/mask.png",
+            "size": mask["ContentLength"],
+            "sha256": stored_sha256(s3, "b1/seg/mask.png"),
+        }
+    ]
+    # And the result says which execution wrote it, so that a later listing step of that
+    # execution does not count it again
+    assert store.written_by("b1", "seg") == "run-7"
+
+
 def test_overwrite_replaces_a_result_and_its_files(start_simulator, exporter, s3) -> None:
     # Given a segmentation job exported earlier, whose objects have since been changed
     catalog = one_batch(SimJob("seg", referenced=("mask.png",)))

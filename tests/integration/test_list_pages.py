@@ -21,6 +21,8 @@ from playment_exporter.errors import (
 )
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.list_pages import (
+    MAX_TOKEN_RESTARTS,
+    REFUSED_TOKEN_CODE,
     ListingCursor,
     ListingOptions,
     ListingSummary,
@@ -428,11 +430,12 @@ def test_steps_stop_at_their_bound_and_resume_at_the_cursor(
 def test_a_refused_token_lists_the_batch_again_and_counts_each_job_once(
     s3: Any, start_simulator: Callable[..., Simulator]
 ) -> None:
-    # Given a batch of 60 jobs listed 10 a page, steps of 30 jobs, and Playment refusing the
-    # page token the first step carries into the second
+    # Given a batch of 60 jobs listed 10 a page, every 10th not completed (the last one the
+    # first step counts among them), steps of 30 jobs, and Playment refusing the page token
+    # the first step carries into the second
     from playment_simulator.paging import TOKEN_BASE
 
-    catalog = sample_catalog(PROJECT, {"b1": 60}, not_completed_every=7)
+    catalog = sample_catalog(PROJECT, {"b1": 60}, not_completed_every=10)
     refused = FaultPlan(scripted={("list", f"b1@{TOKEN_BASE + 30}"): ["token_refused"]})
     simulator = start_simulator(catalog, page_size=10, faults=refused)
     client = PlaymentClient(simulator.api_url, API_KEY)
@@ -507,12 +510,137 @@ def test_carried_tokens_refused_again_and_again_end_the_listing(
     request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
     # When it is listed in steps of one page / Then it gives up after a few fresh starts,
     # naming the batch, rather than listing forever
-    with pytest.raises(PlaymentApiError, match="batch b1: Playment refused a page token"):
+    with pytest.raises(PlaymentApiError) as raised:
         list_in_steps(
             client, store, RunRecords(S3Storage(s3, BUCKET), "stuck"), request, step_jobs=10
         )
     store.close()
     client.close()
+    # And it has tried the first token and MAX_TOKEN_RESTARTS fresh starts, each refused,
+    # and says how many times, as Playment's own refusal code
+    assert simulator.stats.faults == {"token_refused": MAX_TOKEN_RESTARTS + 1}
+    assert raised.value.code == REFUSED_TOKEN_CODE
+    assert raised.value.message == (
+        f"batch b1: Playment refused a page token {MAX_TOKEN_RESTARTS + 1} times; "
+        "listing it again from its first page did not help"
+    )
+
+
+def test_a_token_refused_within_a_step_lists_the_batch_again_in_that_step(
+    s3: Any, start_simulator: Callable[..., Simulator]
+) -> None:
+    # Given a batch of 30 jobs listed 10 a page, and Playment refusing its second page's
+    # token once
+    from playment_simulator.paging import TOKEN_BASE
+
+    catalog = sample_catalog(PROJECT, {"b1": 30})
+    refused = FaultPlan(scripted={("list", f"b1@{TOKEN_BASE + 10}"): ["token_refused"]})
+    simulator = start_simulator(catalog, page_size=10, faults=refused)
+    client = PlaymentClient(simulator.api_url, API_KEY)
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "once")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    # When it is listed in one step
+    steps = list_in_steps(client, store, records, request, step_jobs=1_000)
+    store.close()
+    client.close()
+    # Then the step starts the batch again (its first page's token is no repeat) and lists
+    # every job once
+    assert simulator.stats.faults == {"token_refused": 1}
+    assert len(steps) == 1
+    jobs = batch_jobs(catalog, "b1")
+    fetched = job_ids([p.model_dump() for p in manifests(records, steps)])
+    assert fetched == [job.id for job in jobs if job.status == "completed"]
+    assert sorted(fetched + settled(records, steps)) == sorted(job.id for job in jobs)
+    assert steps[0].jobs_listed == 30
+
+
+class FailingListing:
+    """A client whose batch b1 has one page of two jobs and a second page that fails with
+    ``error``; each request's token is kept."""
+
+    def __init__(self, error: PlaymentApiError, failing_token: str) -> None:
+        self.error = error
+        self.failing_token = failing_token
+        self.tokens: list[str] = []
+
+    def list_batch_page(self, project_id: str, batch_id: str, token: str, **_: Any) -> BatchPage:
+        self.tokens.append(token)
+        if token == self.failing_token:
+            raise self.error
+        jobs = [ListedJob(id="a", status="completed"), ListedJob(id="b", status="completed")]
+        return BatchPage(jobs=jobs, next_page_token="2")
+
+
+@pytest.mark.parametrize(
+    ("code", "failing_token"),
+    [
+        pytest.param("FS_0004", "2", id="another-error-on-a-carried-token"),
+        pytest.param(REFUSED_TOKEN_CODE, "", id="refused-without-a-token"),
+    ],
+)
+def test_only_a_refused_carried_token_starts_the_batch_again(
+    s3: Any, code: str, failing_token: str
+) -> None:
+    # Given Playment failing a request of batch b1 with an error that is not a refused
+    # carried token
+    error = PlaymentApiError(code, "Playment says no", status=400)
+    client = FailingListing(error, failing_token)
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "failing")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    # When the batch is listed / Then Playment's own error ends the listing, at once: the
+    # batch is not started again
+    with pytest.raises(PlaymentApiError) as raised:
+        list_in_steps(cast(PlaymentClient, client), store, records, request, step_jobs=1_000)
+    store.close()
+    assert raised.value is error
+    assert client.tokens.count(failing_token) == 1
+
+
+class ReopenedAfterRefusal:
+    """A client whose batch has two pages, whose carried token is refused once, and whose
+    first page has moved on when it is listed again: job "a", not completed at first, is
+    completed by then."""
+
+    def __init__(self) -> None:
+        self.refused = False
+
+    def list_batch_page(self, project_id: str, batch_id: str, token: str, **_: Any) -> BatchPage:
+        if token == "1" and not self.refused:
+            self.refused = True
+            raise PlaymentApiError(REFUSED_TOKEN_CODE, "Invalid pageToken provided", status=400)
+        if token == "1":
+            return BatchPage(jobs=[ListedJob(id="c", status="completed")])
+        status = "completed" if self.refused else "in_progress"
+        first = [ListedJob(id="a", status=status), ListedJob(id="../bad", status="completed")]
+        return BatchPage(jobs=first, next_page_token="1")
+
+
+def test_a_job_completed_by_the_time_its_batch_is_listed_again_is_fetched_once(
+    s3: Any,
+) -> None:
+    # Given a batch listed in steps of two jobs, whose first page holds job "a" (not
+    # completed yet) and a job whose ID is not a safe key, and whose carried token is refused
+    # once, after which "a" is listed again as completed
+    store = ResultStore(S3Storage(s3, BUCKET), "")
+    records = RunRecords(S3Storage(s3, BUCKET), "reopened")
+    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
+    client = cast(PlaymentClient, ReopenedAfterRefusal())
+    # When it is listed step by step
+    steps = list_in_steps(client, store, records, request, step_jobs=2)
+    store.close()
+    # Then "a" is fetched now that it is completed, without being counted twice; the bad
+    # ID is failed once and never fetched
+    assert job_ids([p.model_dump() for p in manifests(records, steps)]) == ["a", "c"]
+    outcomes = [
+        (job.job_id, job.status.value)
+        for step in steps
+        for outcome in records.read_settled(step.chunk)
+        for job in outcome.outcomes
+    ]
+    assert outcomes == [("a", "skipped"), ("../bad", "failed")]
+    assert sum(step.jobs_listed for step in steps) == 3
 
 
 class ProjectWithDetails:

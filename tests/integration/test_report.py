@@ -298,6 +298,37 @@ def test_only_batches_exported_without_a_failure_are_recorded_clean(
     assert recorded["b1"].listed_at == datetime.fromisoformat(started)
 
 
+def test_a_chunk_that_could_not_be_read_leaves_every_batch_to_be_listed_again(
+    s3: Any, records: RunRecords
+) -> None:
+    # Given an all_batches run of b1 and b2 (with their details), each with a job exported,
+    # whose second chunk lost its manifest (which batches it held cannot be known), and a
+    # history that knew b2 clean from an earlier run
+    details = {"total_jobs": 1, "completed_jobs": 1}
+    records.write_batch_plan(
+        BatchPlan(batch_ids=["b1", "b2"], fingerprints={"b1": details, "b2": details})
+    )
+    b2_page = JobPage(project_id="p1", batch_id="b2", page=1, job_ids=["z"])
+    records.write_chunk(0, [page(0, "a"), b2_page], [])
+    records.write_page_outcome(outcome(0, JobOutcome.exported("a", 1)))
+    exported = [JobOutcome.exported("z", 1)]
+    records.write_page_outcome(
+        PageOutcome(project_id="p1", batch_id="b2", page=1, outcomes=exported)
+    )
+    records.write_chunk(1, [page(2, "c")], [])
+    s3.delete_object(Bucket=BUCKET, Key=records.manifest_key(1))
+    history = BatchHistory(S3Storage(s3, BUCKET), "p1")
+    history.write(
+        {"b2": BatchRecord(fingerprint=details, listed_at=datetime(2026, 1, 1, tzinfo=UTC))}
+    )
+    # When the report is written
+    listing = {**LISTING, "chunks": 2, "started_at": "2026-12-01T00:00:00+00:00"}
+    summary = write_report(records, listing, history=history)
+    # Then no batch is recorded clean, and b2 is forgotten: the next run lists every batch
+    assert summary.complete is False
+    assert history.read() == {}
+
+
 def not_completed_chunks(records: RunRecords, chunks: int, jobs: int, batch: str = "b1") -> None:
     """``chunks`` listing chunks, each settling ``jobs`` jobs as not completed."""
     for chunk in range(chunks):

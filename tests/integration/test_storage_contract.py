@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from playment_exporter.errors import AlreadyExported
-from playment_exporter.storage import MissingObject, Storage, list_all, read_all
+from playment_exporter.storage import MissingObject, Storage, StorageError, list_all, read_all
 from playment_exporter.storage_folder import FolderStorage
 from playment_exporter.storage_s3 import MiB, S3Storage
 from tests.conftest import BUCKET
+from tests.integration.s3_answers import DenyDeletes
 
 LARGE = 9 * MiB  # past the S3 adapter's multipart threshold
 
@@ -140,3 +141,16 @@ def test_delete_removes_and_a_missing_key_is_no_error(storage: Storage) -> None:
     storage.delete("b1/a/mask.png")
     # Then it is gone
     assert storage.list("b1/").objects == []
+
+
+def test_a_refused_delete_names_the_object_and_s3s_code(s3: Any) -> None:
+    # Given an S3 bucket whose policies refuse to delete one object
+    storage = S3Storage(s3, BUCKET, workers=2)
+    put(storage, "b1/a/mask.png", b"png")
+    DenyDeletes(s3, {"b1/a/mask.png"})
+    # When it is deleted / Then the error says which object S3 refused, and S3's code
+    with pytest.raises(StorageError) as raised:
+        storage.delete("b1/a/mask.png")
+    storage.close()
+    assert raised.value.code == "s3_AccessDenied"
+    assert raised.value.message == "S3 refused DeleteObject of b1/a/mask.png"

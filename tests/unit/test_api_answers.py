@@ -16,6 +16,7 @@ import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
+    MaxRetryError,
     NameResolutionError,
     NewConnectionError,
     ProtocolError,
@@ -23,7 +24,14 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from playment_exporter.errors import PlaymentApiError, PlaymentAuthError, TransientError
+from playment_exporter.api_models import ProjectBatch, ProjectDetails
+from playment_exporter.errors import (
+    BATCH_NOT_FOUND,
+    PROJECT_NOT_FOUND,
+    PlaymentApiError,
+    PlaymentAuthError,
+    TransientError,
+)
 from playment_exporter.playment_client import ConnectionFailure, PlaymentClient
 from playment_exporter.retry_policy import RetrySettings
 
@@ -76,12 +84,17 @@ def test_an_unusable_or_past_retry_after_falls_back(
     assert 0 <= waits[0] < 0.1
 
 
+NO_RETRIES = RetrySettings(window=0, initial_wait=0.01, max_wait=0.01)
+
+
 def client_answering(
-    monkeypatch: pytest.MonkeyPatch, *answers: Any, asked: list[Any] | None = None
+    monkeypatch: pytest.MonkeyPatch,
+    *answers: Any,
+    asked: list[Any] | None = None,
+    settings: RetrySettings = NO_RETRIES,
 ) -> PlaymentClient:
     """A client whose pools answer these, in order (an exception is raised instead); each
     request's URL (the API's: its path and query) and keyword arguments go to ``asked``."""
-    settings = RetrySettings(window=0, initial_wait=0.01, max_wait=0.01)  # no retries
     client = PlaymentClient("https://api.invalid", "key", retry=settings, sleep=lambda _: None)
     queue = list(answers)
 
@@ -123,6 +136,10 @@ def test_a_refused_key_is_an_auth_error_whatever_the_envelope(
         client.get_job("p1", "j1")
     assert str(raised.value).startswith(f"Playment rejected the API key (HTTP {status}, ")
     assert str(raised.value).endswith("): check the key stored in the secret")
+    # And it carries Playment's answer alone, which the command shows in its own words
+    assert raised.value.answer is not None
+    assert raised.value.answer.startswith(f"HTTP {status}, ")
+    assert f"({raised.value.answer})" in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -262,6 +279,7 @@ def _timeouts(timeout: urllib3.Timeout) -> tuple[float | None, float | None]:
     [
         (lambda c: c.get_job("p1", "j1"), {"status": ["not", "text"]}, "job"),
         (lambda c: c.get_project_details("p1"), {"batches": "none"}, "project details"),
+        (lambda c: c.first_contact("p1"), {"batches": "none"}, "project details"),
         (lambda c: c.list_batch_page("p1", "b1", ""), {"jobs": [{"no": "id"}]}, "batch page"),
     ],
 )
@@ -340,6 +358,19 @@ def _caused(error: Exception, cause: BaseException) -> Exception:
             "the connection was dropped before any answer (an http:// URL to a TLS server?)",
             True,
         ),
+        (  # the reason only as an attribute, not as the cause (urllib3 1.x raises it so)
+            MaxRetryError(None, "/v1/jobs", reason=NewConnectionError(None, "unreachable")),  # type: ignore[arg-type]
+            "no connection could be made",
+            False,
+        ),
+        (  # a cause, and another error among the arguments: both are looked into
+            _caused(
+                ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
+                NameResolutionError("api.invalid", None, socket.gaierror(-2, "not known")),  # type: ignore[arg-type]
+            ),
+            "the host name does not resolve",
+            False,
+        ),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, Exception) else None,
 )
@@ -372,3 +403,85 @@ def test_the_client_keeps_no_credentials_but_the_key_for_the_api(
     # no Authorization from ~/.netrc or anywhere
     (_, _), (_, signed_kwargs) = asked
     assert signed_kwargs["headers"] == {"Accept-Encoding": "gzip, deflate"}
+
+
+DETAILS = {"success": True, "data": {"name": "P", "batches": [{"id": "b1", "total_jobs": 3}]}}
+NOT_FOUND = {"success": False, "error": {"code": "FS_0004", "message": "Not found"}}
+UNAVAILABLE = {"success": False, "error": {"code": "api_error", "message": "unavailable"}}
+RETRIES = RetrySettings(window=60, initial_wait=0.01, max_wait=0.01)
+
+
+def test_details_handed_in_serve_the_next_call_without_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the project's details as the run's first request answered them, handed in
+    asked: list[Any] = []
+    client = client_answering(monkeypatch, answer(200, DETAILS), asked=asked)
+    remembered = ProjectDetails(batches=[ProjectBatch(id="b1", total_jobs=3)])
+    client.remember_details("p1", remembered)
+    # When the details are asked for, twice
+    first = client.get_project_details("p1")
+    second = client.get_project_details("p1")
+    # Then the first call returns them as handed in, and only the second asks Playment
+    assert first is remembered
+    assert second.batches[0].id == "b1"
+    assert len(asked) == 1
+
+
+@pytest.mark.parametrize("known_by", ["first_contact", "remember_details"])
+def test_a_batch_not_found_in_a_project_known_already_asks_nothing_more(
+    monkeypatch: pytest.MonkeyPatch, known_by: str
+) -> None:
+    # Given a project known to Playment, by the run's first request or its details handed in
+    asked: list[Any] = []
+    first = [answer(200, DETAILS)] if known_by == "first_contact" else []
+    client = client_answering(monkeypatch, *first, answer(400, NOT_FOUND), asked=asked)
+    if known_by == "first_contact":
+        client.first_contact("p1")
+    else:  # and taken back, as the listing's batch plan does
+        client.remember_details("p1", ProjectDetails())
+        client.get_project_details("p1")
+    listed_before = len(asked)
+    # When a batch of it is not found
+    with pytest.raises(PlaymentApiError) as raised:
+        client.list_batch_page("p1", "b9", "")
+    # Then it is the batch that is not found, told without asking for the project again
+    assert raised.value.code == BATCH_NOT_FOUND
+    assert len(asked) == listed_before + 1
+
+
+def test_a_project_not_found_keeps_playments_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given Playment answering the project's details with a 400 "not found"
+    client = client_answering(monkeypatch, answer(400, NOT_FOUND))
+    # When the details are asked for / Then the project is not found, with Playment's status
+    with pytest.raises(PlaymentApiError) as raised:
+        client.get_project_details("p1")
+    assert (raised.value.code, raised.value.status) == (PROJECT_NOT_FOUND, 400)
+
+
+@pytest.mark.parametrize(
+    ("call", "answers"),
+    [
+        pytest.param(
+            lambda c, deadline: c.first_contact("p1", deadline=deadline),
+            [answer(503, UNAVAILABLE), answer(200, DETAILS)],
+            id="first-contact",
+        ),
+        pytest.param(  # a batch not found asks whether the project is known
+            lambda c, deadline: c.list_batch_page("p1", "b9", "", deadline=deadline),
+            [answer(400, NOT_FOUND), answer(503, UNAVAILABLE), answer(200, DETAILS)],
+            id="project-check-of-a-batch-not-found",
+        ),
+    ],
+)
+def test_project_details_are_not_retried_past_the_deadline(
+    monkeypatch: pytest.MonkeyPatch, call: Any, answers: list[Any]
+) -> None:
+    # Given Playment unavailable for the project's details, then answering, and a call
+    # whose deadline has passed (its retry window would still allow another try)
+    asked: list[Any] = []
+    client = client_answering(monkeypatch, *answers, asked=asked, settings=RETRIES)
+    # When the call is made / Then it gives up with the transient error, trying no more
+    with pytest.raises(TransientError):
+        call(client, time.monotonic() - 1)
+    assert len(asked) == len(answers) - 1

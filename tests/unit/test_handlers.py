@@ -7,17 +7,22 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import boto3
 import pytest
 
+from playment_exporter.batch_history import HISTORY_PREFIX, BatchHistory
 from playment_exporter.errors import (
     InvalidInput,
     PlaymentAuthError,
     ResultsBucketUnusable,
     TransientError,
 )
+from playment_exporter.outcomes import JobOutcome, PageOutcome, SkipReason
+from playment_exporter.run_records import BatchPlan, RunRecords
+from playment_exporter.storage_s3 import S3Storage
 from playment_local.lambda_context import LocalLambdaContext
 from playment_local.lambda_loader import load_handler
 from playment_simulator import Catalog, FaultPlan, SimBatch, SimJob, SimProject, sample_catalog
@@ -353,6 +358,77 @@ def test_write_report_publishes_failures_and_logs_the_summary(invoke, s3, printe
         False,
         result["totals"],
     )
+
+
+def settled_chunks(s3, chunks: int, plan: BatchPlan) -> RunRecords:
+    """The sample execution's records: ``chunks`` listing chunks of batch-a, each settling
+    one job as not completed, and the batch plan."""
+    records = RunRecords(S3Storage(s3, BUCKET), "sample-execution")
+    records.write_batch_plan(plan)
+    for chunk in range(chunks):
+        job = JobOutcome.skipped(f"job-{chunk}", SkipReason.NOT_COMPLETED)
+        settled = PageOutcome(
+            project_id="demo-project", batch_id="batch-a", page=-1, outcomes=[job]
+        )
+        records.write_chunk(chunk, [], [settled])
+    return records
+
+
+def history_keys(s3) -> list[str]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=HISTORY_PREFIX)
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_write_report_records_clean_batches_under_the_listings_project(invoke, s3) -> None:
+    # Given a clean run of batch-a, listed whole with its details, in project demo-project
+    details = {"total_jobs": 1, "completed_jobs": 0}
+    settled_chunks(s3, 1, BatchPlan(batch_ids=["batch-a"], fingerprints={"batch-a": details}))
+    event = load_event("write-report.json")
+    started_at = event["listing"]["started_at"]
+    # When WriteReport runs on it
+    result = invoke("write_report", event)
+    # Then the project's batch history records batch-a clean as of the run's start, so the
+    # next scheduled run need not list it again
+    assert result["complete"] is True
+    assert history_keys(s3) == [f"{HISTORY_PREFIX}demo-project.json"]
+    recorded = BatchHistory(S3Storage(s3, BUCKET), "demo-project").read()
+    assert set(recorded) == {"batch-a"}
+    assert recorded["batch-a"].fingerprint == details
+    assert recorded["batch-a"].listed_at == datetime.fromisoformat(started_at)
+
+
+def test_write_report_without_a_project_keeps_no_history(invoke, s3) -> None:
+    # Given a clean run whose listing names no project
+    details = {"total_jobs": 1, "completed_jobs": 0}
+    settled_chunks(s3, 1, BatchPlan(batch_ids=["batch-a"], fingerprints={"batch-a": details}))
+    event = load_event("write-report.json")
+    del event["listing"]["project_id"]
+    # When WriteReport runs on it
+    result = invoke("write_report", event)
+    # Then the report is written, and no batch history at all
+    assert result["complete"] is True
+    assert history_keys(s3) == []
+
+
+def test_write_report_goes_on_from_the_progress_it_is_given(invoke, s3, printed) -> None:
+    # Given two listing chunks, one job settled in each, and invocations with no time beyond
+    # the handler's safety margin (30 s): each step reads one chunk, then stops
+    settled_chunks(s3, 2, BatchPlan(batch_ids=["batch-a"]))
+    event = load_event("write-report.json")
+    event["listing"]["chunks"] = 2
+    # When WriteReport runs, then again with the progress its first step returned
+    first = invoke("write_report", event, timeout_s=30)
+    second = invoke("write_report", {**event, "progress": first["progress"]}, timeout_s=30)
+    # Then the first step stops after chunk 0 and says so in its log; the second counts
+    # chunk 1 on top of it and ends the report
+    assert first["progress"]["next_chunk"] == 1
+    assert first["progress"]["totals"]["skipped"] == 1
+    logs, _ = emitted(printed())
+    [step] = [log for log in logs if log["message"] == "report step done"]
+    assert (step["execution"], step["next_chunk"]) == ("sample-execution", 1)
+    assert second["progress"] is None
+    assert second["totals"]["skipped"] == 2
+    assert read_json(s3, second["report_key"])["skipped_by_reason"] == {"not_completed": 2}
 
 
 def test_list_pages_publishes_what_it_planned(invoke, printed) -> None:

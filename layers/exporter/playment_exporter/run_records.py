@@ -49,11 +49,9 @@ class JobListWriter:
         self._storage = storage
         self.key = key
         self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-        self.lines = 0
 
     def add(self, entry: dict[str, Any]) -> None:
         self._spool.write(json.dumps(entry).encode() + b"\n")
-        self.lines += 1
 
     def __enter__(self) -> Self:
         return self
