@@ -238,3 +238,22 @@ def test_an_unknown_batch_of_a_known_project_is_named_as_the_batch(start_simulat
         )
     # And the project's details were asked once, to tell a batch from a project
     assert simulator.stats.requests["details"] == 1
+
+
+def test_no_proxy_from_the_environment_sees_the_key_or_a_result(
+    start_simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given proxy settings in the environment that point at a port nobody listens on
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    simulator = start_simulator(catalog_with(SimBatch("b1", jobs("j", 1))))
+    client = PlaymentClient(simulator.api_url, simulator.api_key, retry=FAST)
+    # When the client lists the batch, reads its job and downloads the result
+    job = client.get_job("p1", client.list_batch_page("p1", "b1", "").jobs[0].id)
+    assert job.result_url
+    with client.open_result(job.result_url) as opened:
+        body = opened.read()
+    # Then every request went straight to the simulator (a proxy would have refused them all)
+    assert body
