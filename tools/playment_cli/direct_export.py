@@ -11,17 +11,14 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from playment_cli.api_check import refused_key_line
-from playment_cli.export_flags import EXIT_INCOMPLETE, EXIT_OK, UsageError
+from playment_cli.export_flags import EXIT_INCOMPLETE, EXIT_OK
 from playment_cli.export_summary import print_error, print_export_summary
 from playment_cli.interrupts import exit_status_of, signal_name
 from playment_cli.local_driver import RUN_LOG, DriverProgress, DriverSettings, LocalDriver
-from playment_cli.output_folder import RECORDS, OutputFolder
+from playment_cli.output_folder import RECORDS, OutputFolder, OutputTarget
 from playment_cli.progress import PagesUpdate, export_progress
 from playment_execution import ExecutionResult, new_execution_name
 from playment_exporter.api_models import ProjectDetails
@@ -30,35 +27,7 @@ from playment_exporter.playment_client import PlaymentClient
 from playment_exporter.storage import Storage
 from playment_exporter.storage_folder import FolderStorage
 
-S3_SCHEME = "s3://"
 STOP_WAIT_S = 1.0  # how long a stop waits for writes under way before leaving
-
-
-@dataclass(frozen=True)
-class OutputTarget:
-    """Where ``--out`` points: a folder, or a bucket and a results prefix."""
-
-    folder: Path | None = None
-    bucket: str = ""
-    prefix: str = ""
-
-    def __str__(self) -> str:
-        return str(self.folder) if self.folder is not None else f"s3://{self.bucket}/{self.prefix}"
-
-
-def output_target(value: str) -> OutputTarget:
-    """``--out``: a folder path, or ``s3://bucket[/prefix]`` (the prefix ends with ``/``)."""
-    if not value.startswith(S3_SCHEME):
-        return OutputTarget(folder=Path(value))
-    parts = urlsplit(value)
-    bucket, prefix = parts.netloc, parts.path.lstrip("/")
-    if not bucket or parts.query or parts.fragment:
-        raise UsageError(f"--out: {value!r} is not s3://bucket or s3://bucket/prefix")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    if prefix.startswith("_exports/"):
-        raise UsageError("--out: the prefix may not start with _exports/ (the run records')")
-    return OutputTarget(bucket=bucket, prefix=prefix)
 
 
 def open_storage(target: OutputTarget, workers: int) -> Storage:

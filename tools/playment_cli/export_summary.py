@@ -8,9 +8,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from playment_execution import ExecutionResult
 
 ERROR_PREFIX = "playment-export: error: "
@@ -35,6 +32,9 @@ def print_export_summary(
 ) -> None:
     """Status, totals by reason and by error code, then ``places`` (where the results and the
     report are) on stdout; for a failed execution, then, its one line on stderr."""
+    from rich.console import Console  # rich only when a summary is printed: start-up
+    from rich.table import Table
+
     report: dict[str, Any] = result.report or {}
     totals = report.get("totals", {})
     table = Table(title=f"Export {result.name}", show_header=False, title_justify="left")

@@ -12,15 +12,17 @@ on a full disk (exit 1) with every file in OUT whole.
 """
 
 import argparse
+import contextlib
+import importlib
 import os
 import secrets
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from playment_cli.api_check import KEY_VARIABLE, check_api, refused_key_line
-from playment_cli.direct_export import OutputTarget, export_directly, output_target
 from playment_cli.export_flags import (
     EXIT_INCOMPLETE,
     EXIT_OK,
@@ -30,21 +32,20 @@ from playment_cli.export_flags import (
     request_from_args,
     request_from_flags,
 )
-from playment_cli.export_summary import print_export_summary
 from playment_cli.help_format import HelpFormatter
-from playment_cli.interrupts import exit_status_of, signal_name
-from playment_cli.local_driver import DriverSettings
-from playment_cli.output_folder import RECORDS, OutputFolder
-from playment_cli.progress import export_progress
-from playment_cli.run_log import RunLog
-from playment_execution import ExecutionResult, new_execution_name
+from playment_cli.output_folder import RECORDS, OutputFolder, OutputTarget, output_target
 from playment_exporter.api_models import ProjectDetails
 from playment_exporter.defaults import PLAYMENT_API_URL
 from playment_exporter.export_request import ExportRequest
-from playment_simulator import FaultPlan, Simulator, sample_catalog
 
 if TYPE_CHECKING:
+    from playment_execution import ExecutionResult
     from playment_local.engine import LocalEngine
+
+# What the export itself needs (the driver, the domain's steps, rich) is imported once the
+# checks have passed, not at start-up: the first request leaves sooner, and `--help` or a bad
+# flag answers at once. `run` imports it on a thread while its one check request is answered.
+EXPORT_MODULE = "playment_cli.direct_export"
 
 # Pages at once, and jobs at once per page, on this machine. The deployed stack's defaults
 # (40 pages of 8) are for 40 Lambda containers; here every page shares one process. 16 pages
@@ -163,7 +164,10 @@ def _run(args: argparse.Namespace) -> int:
     _check_api_url(args.api_url)
     parameters = _parameters(args)
     target = _checked_target(args)
+    importing = threading.Thread(target=_import_export_module, name="import", daemon=True)
+    importing.start()
     details = check_api(args.api_url, api_key, request.project_id)
+    importing.join()
     return _export(
         args,
         request,
@@ -174,7 +178,16 @@ def _run(args: argparse.Namespace) -> int:
     )
 
 
+def _import_export_module() -> None:
+    """Import what the export needs while the check's request is in flight. An error here is
+    raised again, in the open, by the same import on the main thread."""
+    with contextlib.suppress(Exception):
+        importlib.import_module(EXPORT_MODULE)
+
+
 def _demo(args: argparse.Namespace) -> int:
+    from playment_simulator import FaultPlan, Simulator, sample_catalog
+
     parameters = _parameters(args)
     target = _checked_target(args)
     api_key = secrets.token_urlsafe(16)
@@ -214,6 +227,9 @@ def _export(
 ) -> int:
     """``details``: the project's, as the check before the run got them (a direct run uses
     them for its listing: one details request per run, as on AWS)."""
+    from playment_cli.direct_export import export_directly
+    from playment_cli.local_driver import DriverSettings
+
     where, folder = target
     if args.engine == DIRECT:
         settings = DriverSettings(
@@ -240,6 +256,9 @@ def _export_on_engine(
 ) -> int:
     """The real state machine on moto; what it wrote is copied into ``out`` at the end."""
     api_url, api_key = api
+    from playment_cli.export_summary import print_export_summary
+    from playment_cli.run_log import RunLog
+    from playment_execution import new_execution_name
     from playment_local.engine import LocalEngine  # moto: imported only for this engine
 
     started = time.monotonic()
@@ -284,6 +303,8 @@ def _interrupted(out: OutputFolder, stop: KeyboardInterrupt) -> NoReturn:
     """Ctrl-C or SIGTERM on the state-machine engine: leave at once. Nothing was copied into
     OUT yet; the pages' worker threads cannot be cancelled mid-request, so the process ends
     with ``os._exit``."""
+    from playment_cli.interrupts import exit_status_of, signal_name
+
     print(
         f"playment-export: interrupted ({signal_name(stop)}): nothing of this run was copied "
         f"into {out.path}/; run the same command again",
@@ -295,8 +316,10 @@ def _interrupted(out: OutputFolder, stop: KeyboardInterrupt) -> NoReturn:
     os._exit(exit_status_of(stop))
 
 
-def _follow(engine: "LocalEngine", name: str) -> ExecutionResult:
+def _follow(engine: "LocalEngine", name: str) -> "ExecutionResult":
     """Wait for the execution, showing its progress on stderr."""
+    from playment_cli.progress import export_progress
+
     with export_progress() as update:
         while not engine.poll(name, pause_s=POLL_S):
             state = engine.progress

@@ -19,8 +19,7 @@ from playment_cli.help_format import CommandParser, HelpFormatter
 from playment_cli.interrupts import exit_status_of, interrupt_on_signals, signal_name
 from playment_cli.local_commands import add_demo_command, add_run_command
 from playment_cli.stack_commands import add_start_command, add_status_command
-from playment_simulator import SimulatorError
-from playment_simulator.command import add_simulator_arguments, catalog_description, serve
+from playment_simulator.command import add_simulator_arguments, catalog_description
 
 DESCRIPTION = """\
 Export Playment (TELUS annotation) job results, one JSON file per job, on this machine.
@@ -112,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _simulator(args: argparse.Namespace) -> int:
+    from playment_simulator import SimulatorError
+    from playment_simulator.command import serve
+
     try:
         return serve(args)
     except (ValueError, SimulatorError) as error:

@@ -1,5 +1,6 @@
-"""``--out``, checked before anything is requested, and left as it was found by a run that
-wrote nothing into it.
+"""``--out``: where it points (``output_target``: a folder, or ``s3://bucket/prefix``); a
+folder checked before anything is requested, and left as it was found by a run that wrote
+nothing into it.
 
 The check makes the folder (and any missing parent) and writes a probe file into it, then
 takes all of that away again: whatever stops a run later (a refused key, an unknown project)
@@ -11,11 +12,14 @@ or no permission: each is one line naming the path and why, exit 2.
 import errno
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from playment_cli.export_flags import UsageError
 
 RECORDS = "_exports"  # the run's own records, beside the results
+S3_SCHEME = "s3://"
 
 _WHY = {
     errno.EACCES: "permission denied",
@@ -86,3 +90,30 @@ def _missing_folders(path: Path) -> list[Path]:
 
 def _why(error: OSError) -> str:
     return _WHY.get(error.errno or 0, error.strerror or type(error).__name__)
+
+
+@dataclass(frozen=True)
+class OutputTarget:
+    """Where ``--out`` points: a folder, or a bucket and a results prefix."""
+
+    folder: Path | None = None
+    bucket: str = ""
+    prefix: str = ""
+
+    def __str__(self) -> str:
+        return str(self.folder) if self.folder is not None else f"s3://{self.bucket}/{self.prefix}"
+
+
+def output_target(value: str) -> OutputTarget:
+    """``--out``: a folder path, or ``s3://bucket[/prefix]`` (the prefix ends with ``/``)."""
+    if not value.startswith(S3_SCHEME):
+        return OutputTarget(folder=Path(value))
+    parts = urlsplit(value)
+    bucket, prefix = parts.netloc, parts.path.lstrip("/")
+    if not bucket or parts.query or parts.fragment:
+        raise UsageError(f"--out: {value!r} is not s3://bucket or s3://bucket/prefix")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    if prefix.startswith(f"{RECORDS}/"):
+        raise UsageError("--out: the prefix may not start with _exports/ (the run records')")
+    return OutputTarget(bucket=bucket, prefix=prefix)

@@ -9,9 +9,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 # (pages listed so far, or None before any; pages done; a few words more)
 PagesUpdate = Callable[[int | None, int, str], None]
 PLAIN_EVERY_S = 10.0
@@ -21,6 +18,15 @@ PROGRESS_PREFIX = "playment-export: progress: "
 @contextmanager
 def export_progress(plain_every_s: float = PLAIN_EVERY_S) -> Iterator[PagesUpdate]:
     """Yields the function to call with each new state of the execution."""
+    from rich.console import Console  # rich only when a run shows progress: start-up
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     console = Console(stderr=True)
     if not console.is_terminal:
         yield PlainProgress(plain_every_s).update

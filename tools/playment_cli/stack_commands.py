@@ -3,8 +3,8 @@
 Both find the stack's outputs with CloudFormation and use the caller's AWS credentials (the
 default chain: environment, ``AWS_PROFILE``, SSO, instance role). The AWS side lives in
 ``playment_operator.deployed_stack``; this module sets up the arguments and prints. It is
-imported when one of the two runs, not before: it brings boto3, which ``run`` does not need,
-and every command's start-up would pay for it.
+imported, with rich, when one of the two runs, not before: it brings boto3, which ``run``
+does not need, and every command's start-up would pay for it.
 """
 
 import argparse
@@ -12,11 +12,6 @@ import sys
 import time
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from playment_cli.export_flags import (
     EXIT_INCOMPLETE,
@@ -34,6 +29,8 @@ from playment_cli.progress import export_progress
 from playment_execution import ExecutionResult
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from playment_operator.deployed_stack import DeployedStack, ExecutionSummary, ExportProgress
 
 MAX_LIMIT = 1000  # ListExecutions' own maximum page size
@@ -129,6 +126,8 @@ def _add_stack_arguments(parser: argparse.ArgumentParser) -> None:
 def _status(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= MAX_LIMIT:
         raise UsageError(f"--limit: must be between 1 and {MAX_LIMIT}")
+    from rich.console import Console
+
     from playment_operator.deployed_stack import DeployedStack, StackError
 
     try:
@@ -149,7 +148,11 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _status_table(stack: "DeployedStack", executions: "list[ExecutionSummary]") -> Table:
+def _status_table(stack: "DeployedStack", executions: "list[ExecutionSummary]") -> "Table":
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(
         title=f"Exports of stack {stack.stack_name} ({stack.region}), newest first",
         caption=f"times in UTC; reports: s3://{stack.results_bucket}/_exports/<execution>/",
@@ -197,6 +200,8 @@ def _duration(elapsed: timedelta) -> str:
 
 def _start(args: argparse.Namespace) -> int:
     request = request_from_args(args)
+    from rich.console import Console
+
     from playment_operator.deployed_stack import DeployedStack, StackError
 
     try:

@@ -6,10 +6,14 @@ the documented error envelope, and switches for latency, page-token styles, larg
 faults. It counts what it sees (``Simulator.stats``).
 """
 
+from typing import TYPE_CHECKING
+
 from playment_simulator.catalog import Catalog, SimBatch, SimJob, SimProject, sample_catalog
 from playment_simulator.faults import ALL_TRANSIENT_KINDS, PERMANENT_ONLY_KINDS, FaultPlan
-from playment_simulator.server import Simulator, SimulatorError
 from playment_simulator.stats import SimulatorStats
+
+if TYPE_CHECKING:
+    from playment_simulator.server import Simulator, SimulatorError
 
 __all__ = [
     "ALL_TRANSIENT_KINDS",
@@ -24,3 +28,13 @@ __all__ = [
     "SimulatorStats",
     "sample_catalog",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The server (http.server, its threads) is imported when first used: the command line
+    defines the ``simulator`` command without it, and ``run`` starts sooner."""
+    if name in {"Simulator", "SimulatorError"}:
+        from playment_simulator import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

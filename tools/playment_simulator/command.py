@@ -8,11 +8,13 @@ banner say which it is.
 import argparse
 import secrets
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from playment_simulator.catalog import SAMPLE_BATCHES, Catalog, sample_catalog
 from playment_simulator.faults import FaultPlan
-from playment_simulator.server import Simulator
-from playment_simulator.stop_signals import stop_event_on_signals
+
+if TYPE_CHECKING:
+    from playment_simulator.server import Simulator
 
 SAMPLE_PROJECT = "demo-project"
 SAMPLE_NOT_COMPLETED_EVERY = 9
@@ -81,8 +83,10 @@ def catalog_from_args(args: argparse.Namespace) -> Catalog:
     return sample_catalog(args.project_id, _batches(args.batch), args.not_completed_every)
 
 
-def simulator_from_args(args: argparse.Namespace, catalog: Catalog | None = None) -> Simulator:
+def simulator_from_args(args: argparse.Namespace, catalog: Catalog | None = None) -> "Simulator":
     """A (not yet started) simulator configured as the options say."""
+    from playment_simulator.server import Simulator  # the server when one is made: start-up
+
     if args.latency_ms < 0:
         raise ValueError("--latency-ms: must not be negative")
     return Simulator(
@@ -100,6 +104,8 @@ def serve(args: argparse.Namespace) -> int:
     The handlers are its own, not KeyboardInterrupt: started in the background by a script,
     the process has SIGINT ignored and would otherwise never stop (``stop_signals``).
     """
+    from playment_simulator.stop_signals import stop_event_on_signals
+
     simulator = simulator_from_args(args)
     with stop_event_on_signals() as stop:
         simulator.start(api_port=args.port, storage_port=args.storage_port)
@@ -126,7 +132,7 @@ def _batches(specs: list[str] | None) -> dict[str, int]:
     return batches
 
 
-def _print_banner(simulator: Simulator, args: argparse.Namespace) -> None:
+def _print_banner(simulator: "Simulator", args: argparse.Namespace) -> None:
     lines = [
         "Playment simulator",
         f"  API URL:     {simulator.api_url}",
