@@ -1,7 +1,6 @@
 """The local driver's own way of running the steps: the next listing step overlapping the
 fetch of the chunk before it, and what it does when the two share a job."""
 
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from playment_cli.local_driver import SWITCH_INTERVAL_S, DriverSettings, LocalDriver
+from playment_cli.local_driver import DriverSettings, LocalDriver
 from playment_execution import ExecutionResult
 from playment_exporter.export_request import ExportRequest
 from playment_exporter.playment_client import PlaymentClient
@@ -92,29 +91,3 @@ def test_a_job_listed_again_in_the_next_step_is_exported_once_as_the_state_machi
     assert result.output["totals"]["exported"] == 200
     assert result.output["totals"]["skipped"] == 0
     assert simulator.stats.requests["storage"] == 200
-
-
-def test_the_jobs_run_with_a_short_thread_switch_interval_and_the_process_gets_its_own_back(
-    start_simulator: Callable[..., Simulator], tmp_path: Path
-) -> None:
-    # Given a batch, and the interpreter's switch interval as a process starts with it
-    simulator = start_simulator(batch_of(20))
-    before = sys.getswitchinterval()
-    seen: set[float] = set()
-    client = PlaymentClient(simulator.api_url, API_KEY, pool_size=4)
-    storage = FolderStorage(tmp_path)
-    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
-    # When it is exported, the interval read as each page ends
-    driver = LocalDriver(
-        client, storage, SLOW, on_progress=lambda _: seen.add(sys.getswitchinterval())
-    )
-    try:
-        result = driver.run(request, "export-test")
-    finally:
-        client.close()
-        storage.close()
-    # Then the pages ran with the driver's interval, and the process has its own back
-    assert result.succeeded
-    assert seen == {SWITCH_INTERVAL_S}
-    assert before > SWITCH_INTERVAL_S
-    assert sys.getswitchinterval() == before
