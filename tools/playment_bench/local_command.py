@@ -163,6 +163,7 @@ class LocalCommandFigures:
             "reference": asdict(self.reference) | {"per_job_s": self.reference.per_job_s},
             "startup_samples_s": self.startup_samples_s,
             "verdicts": {name: met for name, _, met in verdicts(self)},
+            "verdict_texts": {name: text for name, text, _ in verdicts(self)},
         }
 
 

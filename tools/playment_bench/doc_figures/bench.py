@@ -1,7 +1,8 @@
 """``make bench``'s figures as ``docs/figures/bench.md``: one section per part of the run.
 
 Reads the figures as ``python -m playment_bench --json`` records them; a part the run did not
-measure is left out, and the performance page includes only what a full run writes.
+measure is left out, and the performance page includes only what a full run writes. A full
+run also rewrites the README's ``bench`` block: the local command's targets and verdicts.
 """
 
 import datetime
@@ -9,7 +10,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from playment_bench.doc_figures.markdown import FIGURES, number, snippet, table, write, written_by
+from playment_bench.doc_figures.markdown import (
+    FIGURES,
+    README,
+    number,
+    replace_block,
+    snippet,
+    table,
+    write,
+    written_by,
+)
 from playment_bench.throughput import LATENCY_S
 
 BENCH_SNIPPET = FIGURES / "bench.md"
@@ -36,8 +46,25 @@ def bench_markdown(figures: Mapping[str, Any], date: datetime.date, origin: str)
     return snippet("Figures of `make bench`", date, origin, sections)
 
 
-def write_bench(figures: Mapping[str, Any], command: str, path: Path = BENCH_SNIPPET) -> Path:
-    return write(path, bench_markdown(figures, datetime.date.today(), written_by(command)))
+def bench_readme_block(figures: Mapping[str, Any], date: datetime.date, command: str) -> str:
+    """The local command's targets, one row per recorded verdict, and when and what ran."""
+    local = figures["local_command"]
+    rows = []
+    for name, met in local["verdicts"].items():
+        measured, _, target = local["verdict_texts"][name].partition(", target ")
+        rows.append((name, measured, target, "met" if met else "**missed**"))
+    source = f"*`playment-export run`, {date.isoformat()}: {written_by(command)}.*"
+    return source + "\n\n" + table(("figure", "measured", "target", "verdict"), rows)
+
+
+def write_bench(
+    figures: Mapping[str, Any], command: str, path: Path = BENCH_SNIPPET, readme: Path = README
+) -> Path:
+    """The snippet, then the README's block (which fails loudly if its markers are not there)."""
+    today = datetime.date.today()
+    written = write(path, bench_markdown(figures, today, written_by(command)))
+    replace_block(readme, "bench", bench_readme_block(figures, today, command))
+    return written
 
 
 def _requests(figures: Mapping[str, Any]) -> str:

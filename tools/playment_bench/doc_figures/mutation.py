@@ -1,8 +1,9 @@
 """``make mutation``'s score: printed, and written as ``docs/figures/mutation.md``.
 
-python -m playment_bench.doc_figures.mutation STATS [--out FILE]
+python -m playment_bench.doc_figures.mutation STATS [--out FILE] [--readme FILE]
 
-STATS is mutmut's ``mutmut export-cicd-stats`` file (``mutants/mutmut-cicd-stats.json``).
+STATS is mutmut's ``mutmut export-cicd-stats`` file (``mutants/mutmut-cicd-stats.json``). The
+score line also goes into the README's ``mutation`` block.
 """
 
 import argparse
@@ -14,7 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from playment_bench.doc_figures.markdown import FIGURES, snippet, table, write, written_by
+from playment_bench.doc_figures.markdown import (
+    FIGURES,
+    README,
+    replace_block,
+    snippet,
+    table,
+    write,
+    written_by,
+)
 
 MUTATION_SNIPPET = FIGURES / "mutation.md"
 COMMAND = "make mutation"
@@ -69,14 +78,22 @@ def mutation_markdown(stats: Mapping[str, int], date: datetime.date, origin: str
     )
 
 
+def mutation_readme_block(stats: Mapping[str, int], date: datetime.date, origin: str) -> str:
+    """The score line, and when and what wrote it."""
+    return f"{MutationScore.of(stats).line()}. *{date.isoformat()}: {origin}.*"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m playment_bench.doc_figures.mutation")
     parser.add_argument("stats", type=Path, help="mutmut's export-cicd-stats JSON")
     parser.add_argument("--out", type=Path, default=MUTATION_SNIPPET, help="the snippet")
+    parser.add_argument("--readme", type=Path, default=README, help="the file with the block")
     args = parser.parse_args(argv)
     stats = json.loads(args.stats.read_text())
     print(MutationScore.of(stats).line())
-    write(args.out, mutation_markdown(stats, datetime.date.today(), written_by(COMMAND)))
+    today, origin = datetime.date.today(), written_by(COMMAND)
+    write(args.out, mutation_markdown(stats, today, origin))
+    replace_block(args.readme, "mutation", mutation_readme_block(stats, today, origin))
     return 0
 
 
