@@ -1,6 +1,5 @@
-"""``run`` on the local driver: what the output folder remembers between runs, its thread switch
-interval, and the
-state machine on the local engine still one flag away."""
+"""``run`` on the local driver: what the output folder remembers between runs, its thread
+switch interval, and the state machine on the local engine still one flag away."""
 
 import json
 import sys
