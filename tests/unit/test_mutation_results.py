@@ -221,3 +221,43 @@ def test_a_new_helper_module_alone_sends_back_nothing(project: dict[str, Path]) 
 
     # Then every verdict stands
     assert None not in verdicts(project["mutants"]).values()
+
+
+def test_a_new_test_file_sends_back_no_caught_verdict_and_meets_every_survivor(
+    project: dict[str, Path],
+) -> None:
+    # Given a survivor of the tally, and a test file added since that covers the tally too
+    meta_path = project["results"] / "playment_exporter" / "report.py.meta"
+    meta = json.loads(meta_path.read_text())
+    meta["exit_code_by_key"][f"{REPORT_TALLY}__mutmut_2"] = 0
+    meta_path.write_text(json.dumps(meta))
+    (project["tests"] / "unit" / "test_tally_limits.py").write_text("def test_limit(): ...\n")
+    fresh = project["mutants"].parent / "fresh-mutants"
+
+    # When the run restores the verdicts
+    restore(project["results"], fresh, project["tests"])
+
+    # Then only the survivor is checked again (a test added cannot free a caught mutant)
+    assert verdicts(fresh) == {
+        f"{REPORT_TALLY}__mutmut_1": 1,
+        f"{REPORT_TALLY}__mutmut_2": None,
+        f"{IDS_CHECK}__mutmut_1": 1,
+    }
+
+
+def test_a_removed_test_file_sends_back_the_functions_it_covered(
+    project: dict[str, Path],
+) -> None:
+    # Given the test of the IDs deleted since the recorded run (it may have caught them)
+    (project["tests"] / "unit" / "test_ids.py").unlink()
+    fresh = project["mutants"].parent / "fresh-mutants"
+
+    # When the run restores the verdicts
+    restore(project["results"], fresh, project["tests"])
+
+    # Then the IDs' mutants are to be checked again, the tally's keep their verdicts
+    assert verdicts(fresh) == {
+        f"{REPORT_TALLY}__mutmut_1": 1,
+        f"{REPORT_TALLY}__mutmut_2": 36,
+        f"{IDS_CHECK}__mutmut_1": None,
+    }

@@ -5,9 +5,10 @@ which tests cover which function (``mutants/mutmut-stats.json``); it re-checks a
 mutants when the function's source changes, but not when the tests that cover it do, and it
 maps coverage only for tests it has not seen. This store adds what is missing: it records a
 hash per test file beside the verdicts; on restore it clears the verdicts of every function
-covered by a test file that changed since (a changed ``conftest.py`` or helper module counts
-for every test under its folder), every survivor and every "no tests" verdict, and has mutmut
-map coverage afresh.
+covered by a test file that changed or went since (a changed ``conftest.py`` or helper module
+counts for every test under its folder), every survivor and every "no tests" verdict, and has
+mutmut map coverage afresh. A test file added sends back no caught verdict: the survivors meet
+it.
 
     python -m playment_mutation.results_store restore RESULTS MUTANTS TESTS
     python -m playment_mutation.results_store record RESULTS MUTANTS TESTS
@@ -42,16 +43,16 @@ def test_file_hashes(tests: Path) -> dict[str, str]:
 
 
 def changed_test_files(recorded: dict[str, str], current: dict[str, str]) -> set[str]:
-    """The files under tests/ changed, added or removed since ``recorded``; but a new helper
-    module, which no test that imports it can use unchanged (the test file's own change is
-    seen: a new ``conftest.py`` is another matter, its fixtures and hooks reach tests that do
-    not name it)."""
+    """The files under tests/ changed or removed since ``recorded``, and a new ``conftest.py``
+    (its fixtures and hooks reach tests that do not name it). Not a new test file: a test
+    added cannot make a caught mutant survive, and the survivors are judged again anyway,
+    against every test; nor a new helper module, which no test can use unchanged."""
     names = recorded.keys() | current.keys()
     return {
         name
         for name in names
         if recorded.get(name) != current.get(name)
-        and (name in recorded or _is_test_file(name) or name.endswith("/conftest.py"))
+        and (name in recorded or name.endswith("/conftest.py"))
     }
 
 
