@@ -207,10 +207,8 @@ class PlaymentClient:
                 try:
                     data = self._api_data_once(path, None)
                 except ConnectionFailure as failure:
-                    if (
-                        not failure.established
-                        # `>` would differ only at the instant give_up, which no test can hit
-                        or time.monotonic() >= give_up  # pragma: no mutate - one instant
+                    if not failure.established or (
+                        time.monotonic() >= give_up  # pragma: no mutate - `>` differs at 1 instant
                     ):
                         raise PlaymentUnreachable(self._api_url, failure.reason) from None
                     raise
