@@ -75,7 +75,10 @@ class BatchHistory:
     def _exists(self) -> bool:
         """Listed before it is read: without s3:ListBucket on the key, S3 answers a missing
         object with 403, not 404."""
-        listed = self._storage.list(self.key, max_keys=1)
+        listed = self._storage.list(
+            self.key,
+            max_keys=1,  # pragma: no mutate - the key lists first under itself: any count will do
+        )
         return any(item.key == self.key for item in listed.objects)
 
     def write(self, records: dict[str, BatchRecord]) -> None:

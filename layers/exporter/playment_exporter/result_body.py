@@ -111,7 +111,7 @@ class VerifiedBody:
             if not data:
                 raise RejectedBody("invalid_json", "the result is empty")
             try:
-                _CHECKER.decode(data.decode("utf-8"))
+                _CHECKER.decode(data.decode())  # UTF-8
             except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
                 raise RejectedBody("invalid_json", f"the result is not JSON: {error}") from None
         return data

@@ -168,7 +168,7 @@ class FolderStorage:
             key=key,
             size=status.st_size,
             last_modified=datetime.fromtimestamp(status.st_mtime, UTC),
-            metadata=_metadata(path) if _HAS_XATTR else {},
+            metadata=_metadata(path),
         )
 
     def list(
@@ -226,7 +226,13 @@ class FolderStorage:
             inside = start_after.startswith(key) and start_after != key
             if key <= start_after and not inside:
                 continue  # every key under it sorts before start_after
-            below = self._walk(Path(path), key, key, start_after, fold=False)
+            below = self._walk(
+                Path(path),
+                key,
+                key,
+                start_after,
+                fold=False,  # pragma: no mutate - None is false
+            )
             if not fold:
                 yield from below
             elif next(below, None) is not None:  # S3 names a prefix only if a key is under it
@@ -270,6 +276,8 @@ def _set_metadata(path: Path, metadata: dict[str, str]) -> None:
 
 
 def _metadata(path: Path) -> dict[str, str]:
+    if not _HAS_XATTR:  # a system without extended attributes keeps no metadata
+        return {}
     try:
         names = os.listxattr(path)
     except OSError:

@@ -154,13 +154,15 @@ class S3Storage:
         return body
 
     def head(self, key: str) -> StoredObject:
+        """botocore sets ``ContentLength`` from the header S3 always sends, and ``Metadata``
+        on every answer (``{}`` without ``x-amz-meta-`` headers): no default is needed."""
         with _as_storage_errors(key):
             answer = self._s3.head_object(Bucket=self._bucket, Key=key)
         return StoredObject(
             key=key,
-            size=int(answer.get("ContentLength", 0)),
+            size=answer["ContentLength"],
             last_modified=answer["LastModified"],
-            metadata=dict(answer.get("Metadata", {})),
+            metadata=dict(answer["Metadata"]),
         )
 
     def list(
