@@ -93,9 +93,8 @@ def export_and_record_page(
     write its index part, then its outcome (a page with an outcome always has its index part,
     so the report never counts a job the index lacks)."""
     outcome = export_page(client, store, page, options, pool=pool)
-    lines = index_lines(
-        outcome, store.result_key, execution=records.execution, exported_at=datetime.now(UTC)
-    )
+    now = datetime.now(UTC)  # pragma: no mutate - now(None), local, is the same instant in UTC
+    lines = index_lines(outcome, store.result_key, execution=records.execution, exported_at=now)
     if lines:
         store.write_index(page.batch_id, records.execution, page.page, to_jsonl(lines))
     records.write_page_outcome(outcome)

@@ -33,6 +33,7 @@ from playment_exporter.errors import BATCH_NOT_FOUND
 from playment_exporter.outcomes import (
     AUTH_FAILED,
     JobOutcome,
+    JobPage,
     JobStatus,
     PageOutcome,
     SkipReason,
@@ -110,7 +111,7 @@ def write_report(
     Running a step again on the same ``progress`` writes the same files and returns the same
     result: the state machine retries a step that crashed or timed out."""
     start = progress or ReportProgress()
-    chunks = int(listing.get("chunks", 0))
+    chunks = int(listing["chunks"])  # every listing step's summary names its chunks
     tally = _Tally(start)
     chunk, pages_read = start.next_chunk, 0
     while chunk < chunks and pages_read < MAX_PAGES_PER_STEP:
@@ -166,21 +167,22 @@ def _chunk_outcomes(records: RunRecords, chunk: int) -> Iterator[PageOutcome]:
         # Its listing step wrote both, settled jobs first; one gone means the jobs of that
         # chunk cannot be named: say so rather than let them go missing from the totals.
         yield PageOutcome(
-            project_id="",
+            project_id="",  # pragma: no mutate - the report reads a page's jobs, not its project
             batch_id="",
-            page=-1,
+            page=-1,  # pragma: no mutate - nor its number
             outcomes=[JobOutcome.failed(f"chunk-{chunk:06d}", CHUNK_UNREADABLE, str(error))],
         )
         return
     if not manifest:
         return
     written = records.page_outcomes_written(manifest[0].page, manifest[-1].page)
-    with ThreadPoolExecutor(READERS) as readers:
-        found = readers.map(
-            lambda page: records.read_page_outcome(page.page) if page.page in written else None,
-            manifest,
-        )
-        for page, outcome in zip(manifest, found, strict=True):
+
+    def read(page: JobPage) -> tuple[JobPage, PageOutcome | None]:
+        return page, records.read_page_outcome(page.page) if page.page in written else None
+
+    # The pool's size changes only how many reads overlap, which no count or list shows.
+    with ThreadPoolExecutor(READERS) as readers:  # pragma: no mutate - see above
+        for page, outcome in readers.map(read, manifest):
             if outcome is not None:
                 yield outcome
                 continue

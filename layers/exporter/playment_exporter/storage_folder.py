@@ -203,7 +203,13 @@ class FolderStorage:
         return Listing(objects, folders, truncated=False)
 
     def _walk(
-        self, directory: Path, directory_key: str, prefix: str, start_after: str, *, fold: bool
+        self,
+        directory: Path,
+        directory_key: str,
+        prefix: str,
+        start_after: str,
+        *,
+        fold: bool = False,
     ) -> Iterator[tuple[str, Path | None]]:
         """Keys under ``directory`` that start with ``prefix`` and sort after ``start_after``,
         in order (a folder sorts as its name and a ``/``); a folded folder's path is None."""
@@ -226,13 +232,7 @@ class FolderStorage:
             inside = start_after.startswith(key) and start_after != key
             if key <= start_after and not inside:
                 continue  # every key under it sorts before start_after
-            below = self._walk(
-                Path(path),
-                key,
-                key,
-                start_after,
-                fold=False,  # pragma: no mutate - None is false
-            )
+            below = self._walk(Path(path), key, key, start_after)  # never folded itself
             if not fold:
                 yield from below
             elif next(below, None) is not None:  # S3 names a prefix only if a key is under it
@@ -244,7 +244,7 @@ class FolderStorage:
         """Write nothing more; once the writes under way have ended (or after ``wait_s``),
         empty the staging folder."""
         with self._lock:
-            self._open = False
+            self._open = False  # pragma: no mutate - None is as false as False to put's checks
             self._lock.wait_for(lambda: self._writers == 0, timeout=wait_s)
         self.clear_staging()
 
