@@ -18,6 +18,10 @@ from playment_exporter.outcomes import JobOutcome, PageOutcome, SkipReason
 from playment_exporter.result_store import ResultStore
 from playment_exporter.run_records import UnsettledJobs
 
+# The page of a batch's jobs settled by the listing: no manifest page's number. The report
+# reads a settled outcome's jobs, never its page.
+SETTLED_PAGE = -1
+
 
 class BatchPart:
     """One batch's part of a chunk, sorted into jobs to fetch, jobs settled, and jobs left
@@ -122,7 +126,10 @@ class BatchPart:
 
     def settled_outcome(self) -> PageOutcome:
         return PageOutcome(
-            project_id=self.project_id, batch_id=self.batch_id, page=-1, outcomes=self.settled
+            project_id=self.project_id,
+            batch_id=self.batch_id,
+            page=SETTLED_PAGE,
+            outcomes=self.settled,
         )
 
     def _settle(self, outcome: JobOutcome) -> None:
