@@ -1,19 +1,12 @@
-"""``run`` on the local driver: what the output folder remembers between runs, its thread
-switch interval, and the state machine on the local engine still one flag away."""
+"""``run`` on the local driver: what the output folder remembers between runs, and the
+state machine on the local engine still one flag away."""
 
 import json
-import sys
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from playment_cli.local_driver import SWITCH_INTERVAL_S, DriverSettings, LocalDriver
 from playment_cli.main import main
-from playment_exporter.export_request import ExportRequest
-from playment_exporter.playment_client import PlaymentClient
-from playment_exporter.storage_folder import FolderStorage
-from playment_simulator import Simulator, sample_catalog
+from playment_simulator import sample_catalog
 from tests.conftest import API_KEY
 
 PROJECT = "demo-project"
@@ -60,32 +53,3 @@ def test_the_state_machine_engine_still_runs_the_export_into_the_folder(
     assert len(list((tmp_path / "batch-a").glob("*.json"))) == 30 - 30 // 9
     assert list(tmp_path.glob("_exports/*/engine.log"))
     assert "SUCCEEDED" in capsys.readouterr().out
-
-
-SMALL = DriverSettings(max_concurrency=2, page_workers=2, step_jobs=100)
-
-
-def test_the_jobs_run_with_a_short_thread_switch_interval_and_the_process_gets_its_own_back(
-    start_simulator: Callable[..., Simulator], tmp_path: Path
-) -> None:
-    # Given a batch, and the interpreter's switch interval as a process starts with it
-    simulator = start_simulator(sample_catalog(PROJECT, {"b1": 20}))
-    before = sys.getswitchinterval()
-    seen: set[float] = set()
-    client = PlaymentClient(simulator.api_url, API_KEY, pool_size=4)
-    storage = FolderStorage(tmp_path)
-    request = ExportRequest.from_input({"project_id": PROJECT, "batch_id": "b1"})
-    # When it is exported, the interval read as each page ends
-    driver = LocalDriver(
-        client, storage, SMALL, on_progress=lambda _: seen.add(sys.getswitchinterval())
-    )
-    try:
-        result = driver.run(request, "export-test")
-    finally:
-        client.close()
-        storage.close()
-    # Then the pages ran with the driver's interval, and the process has its own back
-    assert result.succeeded
-    assert seen == {SWITCH_INTERVAL_S}
-    assert before > SWITCH_INTERVAL_S
-    assert sys.getswitchinterval() == before

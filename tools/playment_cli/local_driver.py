@@ -27,12 +27,10 @@ or the report:
 """
 
 import json
-import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -58,12 +56,6 @@ RUN_LOG = "run.log"
 WAIT_S = 0.2  # how long the main thread waits on the pool at a time: signals land between
 FIRST_STEP_JOBS = 100  # one page of Playment's listing: fetching starts after one request
 PAGES_PER_CHUNK = 1  # as few pages as PAGE_SIZE allows: the job pool is shared (see above)
-# How long a thread may hold the GIL while others wait (Python's default is 5 ms). The export
-# is threads waiting on the network: with 5 ms, one thread parsing a response holds up the
-# others whose answers have arrived, and each of a job's three requests pays for it. Measured
-# on 2,000 jobs at 32 in flight, 40 ms a request, on 2 cores: 8.7 s at 5 ms, 8.2 s at 0.5 ms
-# (1 ms: 8.4 s; 0.2 ms: 8.2 s).
-SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True)
@@ -134,8 +126,7 @@ class LocalDriver:
         self.store = store
         history = BatchHistory(self._storage, request.project_id)
         try:
-            with _switch_interval(SWITCH_INTERVAL_S):
-                listing = self._list_and_fetch(request, records, store, history, started_at)
+            listing = self._list_and_fetch(request, records, store, history, started_at)
             summary = self._report(records, listing, history)
         except StepFailed as failed:
             self._log_failure(records, failed.error)
@@ -298,17 +289,6 @@ class LocalDriver:
     def _tell(self) -> None:
         if self._on_progress is not None:
             self._on_progress(self.progress)
-
-
-@contextmanager
-def _switch_interval(seconds: float) -> Iterator[None]:
-    """Python's thread switch interval set to ``seconds`` for the run, then as it was."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(seconds)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @dataclass(frozen=True)
