@@ -1,5 +1,5 @@
-"""A result whose size is known (Playment's Content-Length) goes to S3 as one PutObject with
-the SHA-256 of its bytes, not through the transfer manager's threads."""
+"""A result or a referenced file whose size is known (Playment's Content-Length) goes to S3 as
+one PutObject with the SHA-256 of its bytes, not through the transfer manager's threads."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -55,3 +55,17 @@ def test_a_result_of_known_size_is_one_put_with_its_sha256(s3: Any, store: Resul
     # Then one PutObject carried the SHA-256 of its bytes, and the bytes are stored
     assert checksums.sent == [{"x-amz-checksum-sha256"}]
     assert s3.get_object(Bucket=BUCKET, Key="out/b1/j1.json")["Body"].read() == RESULT
+
+
+def test_a_referenced_file_of_known_size_is_one_put_with_its_sha256(
+    s3: Any, store: ResultStore
+) -> None:
+    # Given a mask of 10 bytes, readable only forward, whose size the response gave
+    checksums = PutChecksums(s3)
+    # When it is written next to its job's result with that size
+    key = store.write_referenced(
+        "b1", "j1", "mask.png", OneWayBody(b"0123456789"), overwrite=False, size_hint=10
+    )
+    # Then one PutObject carried the SHA-256 of its bytes, and the bytes are stored
+    assert checksums.sent == [{"x-amz-checksum-sha256"}]
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"0123456789"
