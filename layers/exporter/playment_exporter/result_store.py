@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from playment_exporter.errors import AlreadyExported, ObjectsLeftBehind
 from playment_exporter.export_index import index_key
-from playment_exporter.storage import LIST_PAGE_KEYS, Readable, Storage, StorageError
+from playment_exporter.storage import Readable, Storage, StorageError
 
 RESULT_SUFFIX = ".json"
 EXECUTION_METADATA = "export-execution"  # x-amz-meta-export-execution on each result
@@ -142,18 +142,14 @@ class ResultStore:
         names = sorted({job_id + RESULT_SUFFIX for job_id in job_ids})
         found: dict[str, datetime] = {}
         index = 0
-        start_after = ""  # where the next call enters the listing ("": before names[index])
-        calls = 0
+        # where the next call enters the listing ("": before names[index])
+        start_after = ""  # pragma: no mutate - None reads as "" does in the `or` below
         while index < len(names):
-            if calls and deadline is not None and clock() >= deadline:
-                break
-            answer = self.storage.list(
+            answer = self.storage.list(  # a thousand keys: the storage's default, S3's most
                 batch_prefix,
                 delimiter="/",
                 start_after=start_after or batch_prefix + names[index][: -len(RESULT_SUFFIX)],
-                max_keys=LIST_PAGE_KEYS,
             )
-            calls += 1
             written = {item.key[len(batch_prefix) :]: item.last_modified for item in answer.objects}
             listed = [item.key for item in answer.objects] + answer.folders
             decided = len(names)  # everything after the start was listed
@@ -167,6 +163,8 @@ class ResultStore:
             # as StartAfter skips its keys, as when S3 gives it as NextMarker.)
             start_after = max(listed) if decided <= index else ""
             index = max(index, decided)
+            if deadline is not None and clock() >= deadline:
+                break  # after a call, not before: asking always moves on
         unanswered = [name[: -len(RESULT_SUFFIX)] for name in names[index:]]
         return ExportedAmong(written=found, unanswered=unanswered)
 
